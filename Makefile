@@ -1,0 +1,42 @@
+# The two commands of the README: `make demo` and `make test`. Each installs what it needs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHIFTGATE := $(VENV)/bin/shiftgate
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint sandbox-up sandbox-down system venv clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+system:
+	@bash sandbox/install-system-packages.sh
+
+sandbox-up: venv system
+	$(SHIFTGATE) sandbox up
+
+sandbox-down: venv
+	$(SHIFTGATE) sandbox down
+
+# The runbook's story on the sandbox, with the gates that exist so far.
+demo: sandbox-up
+	$(SHIFTGATE) sandbox reset
+	$(SHIFTGATE) sandbox status
+	@echo "== preflight gate on the incident state (v2.5.0): expected to block =="
+	-$(SHIFTGATE) gate preflight --env sandbox --candidate 2.5.0
+	@echo "reports: reports/allure-results, reports/junit"
+
+test: venv system lint
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+clean: sandbox-down
+	rm -rf .sandbox .sandbox-test reports/allure-results reports/junit

@@ -1,0 +1,202 @@
+"""Load an environment file into ``shiftgate.config.Environment``.
+
+Precedence, highest first (written down once, like pytest-timeout's):
+
+1. command line: ``--set key.path=value`` (and shorthands such as ``--candidate``);
+2. environment variables ``SHIFTGATE_<SECTION>__<KEY>=value`` (double underscore between
+   levels, e.g. ``SHIFTGATE_SLO__ERROR_RATIO_MAX=0.02``);
+3. the environment file, where ``${VAR}`` in a string is replaced by that variable;
+4. the defaults in ``shiftgate.config``.
+
+Every error names where the bad value came from (file and key, or the variable, or the
+command-line flag) and is raised as ``ConfigError``, which the CLI turns into exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from shiftgate.config import Environment
+from shiftgate.errors import ConfigError
+from shiftgate.paths import environment_file
+from shiftgate.sandbox.state import exported_environ
+
+OVERRIDE_PREFIX = "SHIFTGATE_"
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_UNION_TAGS = {"sandbox", "kubernetes", "haproxy", "gateway-api", "istio", "service-selector"}
+
+Key = tuple[str, ...]
+
+
+def load_environment(
+    name_or_path: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Sequence[str] = (),
+) -> Environment:
+    """Read, interpolate, override and validate one environment file."""
+    env_vars = _default_environ() if environ is None else dict(environ)
+    path = environment_file(name_or_path)
+    source = str(path)
+    raw = _read_yaml(path)
+    data = _interpolate(raw, env_vars, source, ())
+    sources: dict[Key, str] = {}
+    for key, value, origin in _env_overrides(env_vars):
+        _set(data, key, value, origin)
+        sources[key] = origin
+    for key, value, origin in _cli_overrides(overrides):
+        _set(data, key, value, origin)
+        sources[key] = origin
+    try:
+        environment = Environment.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, source, sources) from None
+    dsn = env_vars.get(environment.database.dsn_env)
+    if not dsn:
+        raise ConfigError(
+            source,
+            "database.dsn_env",
+            f"environment variable {environment.database.dsn_env} is not set"
+            + _hint(environment.database.dsn_env),
+        )
+    environment.database.set_dsn(dsn)
+    return environment
+
+
+def _default_environ() -> dict[str, str]:
+    """The process environment over the sandbox's exported variables: a running sandbox is
+    found without anyone exporting its ports, and an explicit variable still wins."""
+    return {**exported_environ(), **os.environ}
+
+
+def available_environments(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        known = ", ".join(available_environments(path.parent)) or "none"
+        raise ConfigError(str(path), None, f"no such environment file (known: {known})") from None
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), where, f"invalid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), None, "the file must hold a mapping of sections")
+    return data
+
+
+def _interpolate(value: Any, env: Mapping[str, str], source: str, key: Key) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, source, (*key, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, source, (*key, str(i))) for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise ConfigError(
+                    source, ".".join(key), f"environment variable {name} is not set" + _hint(name)
+                )
+            return env[name]
+
+        return _INTERPOLATION.sub(replace, value)
+    return value
+
+
+def _hint(variable: str) -> str:
+    if variable.startswith("SHIFTGATE_SANDBOX_"):
+        return " (the sandbox sets it: run `shiftgate sandbox up` first)"
+    return ""
+
+
+def _env_overrides(env: Mapping[str, str]) -> Iterable[tuple[Key, Any, str]]:
+    for name in sorted(env):
+        if name.startswith(OVERRIDE_PREFIX) and "__" in name:
+            parts = name[len(OVERRIDE_PREFIX) :].lower().split("__")
+            origin = f"environment variable {name}"
+            if not all(parts):
+                raise ConfigError(origin, None, "empty key between '__' separators")
+            yield tuple(parts), _parse_scalar(env[name], origin), origin
+
+
+def _cli_overrides(overrides: Sequence[str]) -> Iterable[tuple[Key, Any, str]]:
+    for item in overrides:
+        origin = f"command line --set {item}"
+        key_text, sep, value = item.partition("=")
+        if not sep or not key_text.strip():
+            raise ConfigError(origin, None, "expected key.path=value")
+        yield tuple(key_text.strip().split(".")), _parse_scalar(value, origin), origin
+
+
+def _parse_scalar(text: str, origin: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        raise ConfigError(origin, None, f"cannot parse value {text!r}") from None
+
+
+def _set(data: dict[str, Any], key: Key, value: Any, origin: str) -> None:
+    node: Any = data
+    for i, part in enumerate(key[:-1]):
+        child = node.get(part) if isinstance(node, dict) else None
+        if child is None:
+            child = {}
+            node[part] = child
+        if not isinstance(child, dict):
+            raise ConfigError(origin, ".".join(key[: i + 1]), "is not a section")
+        node = child
+    node[key[-1]] = value
+
+
+def _config_error(exc: ValidationError, file_source: str, sources: Mapping[Key, str]) -> ConfigError:
+    lines: list[tuple[str, str, str]] = []
+    for error in exc.errors():
+        key = _clean_loc(error["loc"])
+        origin = file_source
+        for depth in range(len(key), 0, -1):
+            if key[:depth] in sources:
+                origin = sources[key[:depth]]
+                break
+        lines.append((origin, ".".join(key) or "(top level)", _describe(error)))
+    origin, key_text, problem = lines[0]
+    if len(lines) > 1:
+        rest = "; ".join(f"{o}: {k}: {p}" for o, k, p in lines[1:])
+        problem = f"{problem} (also: {rest})"
+    return ConfigError(origin, key_text, problem)
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> Key:
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and part in _UNION_TAGS and i > 0 and loc[i - 1] in {"platform", "router"}:
+            continue
+        parts.append(str(part))
+    return tuple(parts)
+
+
+def _describe(error: Any) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "missing required key"
+    message = str(error.get("msg", "invalid value"))
+    if "input" in error and kind not in {"model_type", "dict_type"}:
+        message += f" (got {error['input']!r})"
+    return message

@@ -1,0 +1,52 @@
+"""Typed errors and the one exit-code contract (DESIGN.md, rule 7).
+
+Commands raise these; only ``shiftgate.cli`` turns them into exit codes, in one place.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit-code contract shared by every command."""
+
+    OK = 0
+    """Gate passed, release promoted, command done."""
+    FAILED = 1
+    """A gate failed (an unreachable source is a failed check) or the release was rolled back."""
+    USAGE = 2
+    """Usage or configuration error; the message names the file and key at fault."""
+    INTERNAL = 3
+    """shiftgate itself broke: a bug, an unwritable reports folder."""
+
+
+class ShiftgateError(Exception):
+    """Base of shiftgate's own errors; ``exit_code`` says how the CLI ends."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+
+class ConfigError(ShiftgateError):
+    """Bad configuration or input: names where the bad value came from."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, source: str, key: str | None, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {problem}")
+
+
+class UsageError(ShiftgateError):
+    """A command was called in a way that cannot work (wrong state, bad arguments)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class SandboxError(ShiftgateError):
+    """The sandbox could not be brought to the asked state (a tool missing, a port taken)."""
+
+    exit_code = ExitCode.INTERNAL

@@ -1,0 +1,193 @@
+"""The sandbox's state on disk: ports, generated passwords, versions per color, processes.
+
+One JSON file (``<state_dir>/state.json``, mode 0600 because it holds the sandbox's
+generated passwords) is the single source of truth between commands; a lock file serialises
+the commands that change the sandbox, so two ``up`` runs cannot start things twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from shiftgate.config import Color
+from shiftgate.paths import project_root
+
+STATE_DIR_ENV = "SHIFTGATE_SANDBOX_DIR"
+REPLICAS_PER_COLOR = 2
+STABLE_VERSION = "2.4.3"
+INCIDENT_MAX_CONNECTIONS = 50
+LIVE_COLOR: Color = "green"
+
+
+class ProcessRecord(BaseModel):
+    """A process the sandbox started: pid plus start time, so a reused pid is never killed."""
+
+    pid: int
+    create_time: float
+    command: list[str]
+    log: str
+
+
+class Ports(BaseModel):
+    postgres: int
+    router: int
+    blue: int
+    green: int
+    haproxy_stats: int
+    prometheus: int
+    replicas: dict[str, int] = Field(description="replica name (blue-1) -> port")
+
+
+class ColorState(BaseModel):
+    version: str
+
+
+class SandboxState(BaseModel):
+    ports: Ports
+    admin_password: str
+    app_password: str
+    probe_password: str
+    pgdata: str
+    seeded: bool = False
+    colors: dict[Color, ColorState]
+    weights: dict[Color, int]
+    processes: dict[str, ProcessRecord] = Field(default_factory=dict)
+
+    def dsn(self, role: str, password: str, database: str = "recommendations") -> str:
+        return (
+            f"postgresql://{role}:{password}@127.0.0.1:{self.ports.postgres}/{database}"
+            "?connect_timeout=5"
+        )
+
+    @property
+    def probe_dsn(self) -> str:
+        return self.dsn("shiftgate_probe", self.probe_password)
+
+    @property
+    def admin_dsn(self) -> str:
+        return self.dsn("sandbox_admin", self.admin_password)
+
+    @property
+    def app_dsn(self) -> str:
+        return self.dsn("recommendation_app", self.app_password)
+
+    def url(self, port: int) -> str:
+        return f"http://127.0.0.1:{port}"
+
+    def color_url(self, color: Color) -> str:
+        return self.url(self.ports.blue if color == "blue" else self.ports.green)
+
+    def haproxy_socket(self, state_dir: Path) -> str:
+        return str(state_dir / "haproxy" / "admin.sock")
+
+
+def state_dir() -> Path:
+    """``SHIFTGATE_SANDBOX_DIR`` (tests use their own), else ``<project>/.sandbox``."""
+    override = os.environ.get(STATE_DIR_ENV)
+    return Path(override).resolve() if override else project_root() / ".sandbox"
+
+
+def state_file(folder: Path) -> Path:
+    return folder / "state.json"
+
+
+def load(folder: Path) -> SandboxState | None:
+    path = state_file(folder)
+    if not path.exists():
+        return None
+    return SandboxState.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def save(folder: Path, state: SandboxState) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = state_file(folder)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(state.model_dump_json(indent=2))
+    tmp.replace(path)  # atomic: a reader never sees half a file
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the sandbox lock for one changing command."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "state.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def replica_names(color: Color) -> list[str]:
+    return [f"{color}-{i}" for i in range(1, REPLICAS_PER_COLOR + 1)]
+
+
+def new_state(pgdata: Path) -> SandboxState:
+    """Fresh state: free loopback ports, new passwords, both colors on the stable version."""
+    taken: set[int] = set()
+
+    def pick() -> int:
+        while (port := free_port()) in taken:
+            pass
+        taken.add(port)
+        return port
+
+    replicas = {name: pick() for color in ("blue", "green") for name in replica_names(color)}
+    ports = Ports(
+        postgres=pick(), router=pick(), blue=pick(), green=pick(), haproxy_stats=pick(),
+        prometheus=pick(), replicas=replicas,
+    )
+    return SandboxState(
+        ports=ports,
+        admin_password=secrets.token_urlsafe(18),
+        app_password=secrets.token_urlsafe(18),
+        probe_password=secrets.token_urlsafe(18),
+        pgdata=str(pgdata),
+        colors={"blue": ColorState(version=STABLE_VERSION), "green": ColorState(version=STABLE_VERSION)},
+        weights={"blue": 0, "green": 100} if LIVE_COLOR == "green" else {"blue": 100, "green": 0},
+    )
+
+
+def exported_environ(folder: Path | None = None) -> dict[str, str]:
+    """The SHIFTGATE_SANDBOX_* variables that ``environments/sandbox.yaml`` reads.
+
+    Empty when the sandbox was never brought up, so loading the sandbox environment then
+    fails with a message that says to run ``shiftgate sandbox up``.
+    """
+    folder = folder or state_dir()
+    state = load(folder)
+    if state is None:
+        return {}
+    return {
+        "SHIFTGATE_SANDBOX_DSN": state.probe_dsn,
+        "SHIFTGATE_SANDBOX_ROUTER_URL": state.url(state.ports.router),
+        "SHIFTGATE_SANDBOX_BLUE_URL": state.color_url("blue"),
+        "SHIFTGATE_SANDBOX_GREEN_URL": state.color_url("green"),
+        "SHIFTGATE_SANDBOX_PROMETHEUS_URL": state.url(state.ports.prometheus),
+        "SHIFTGATE_SANDBOX_HAPROXY_SOCKET": state.haproxy_socket(folder),
+    }

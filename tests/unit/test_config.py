@@ -1,0 +1,162 @@
+"""Environment files: valid loads, precedence, and every bad input → one message, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shiftgate.config_loader import load_environment
+from shiftgate.errors import ConfigError, ExitCode
+from shiftgate.paths import project_root
+
+SANDBOX_YAML = project_root() / "environments" / "sandbox.yaml"
+ENV = {
+    "SHIFTGATE_SANDBOX_DSN": "postgresql://probe:s3cret@127.0.0.1:5999/recommendations",
+    "SHIFTGATE_SANDBOX_ROUTER_URL": "http://127.0.0.1:8000",
+    "SHIFTGATE_SANDBOX_BLUE_URL": "http://127.0.0.1:8001",
+    "SHIFTGATE_SANDBOX_GREEN_URL": "http://127.0.0.1:8002",
+    "SHIFTGATE_SANDBOX_PROMETHEUS_URL": "http://127.0.0.1:9090",
+    "SHIFTGATE_SANDBOX_HAPROXY_SOCKET": "/tmp/admin.sock",
+}
+
+
+def write(tmp_path: Path, data: dict[str, object] | str) -> Path:
+    path = tmp_path / "env.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def sandbox_data() -> dict[str, object]:
+    data: dict[str, object] = yaml.safe_load(SANDBOX_YAML.read_text(encoding="utf-8"))
+    return data
+
+
+def test_sandbox_environment_loads_with_runbook_defaults() -> None:
+    env = load_environment("sandbox", environ=ENV)
+    assert env.name == "sandbox"
+    assert env.slo.error_ratio_max == 0.05
+    assert env.slo.latency_p95_max_ms == 300
+    assert env.versions.candidate == "2.5.0"
+    assert env.service.color_urls["blue"] == "http://127.0.0.1:8001"
+    assert env.database.dsn() == ENV["SHIFTGATE_SANDBOX_DSN"]
+    assert env.platform.kind == "sandbox"
+    assert env.router.kind == "haproxy"
+
+
+def test_dsn_never_shows_in_dumps() -> None:
+    env = load_environment("sandbox", environ=ENV)
+    assert "s3cret" not in env.model_dump_json()
+    assert "s3cret" not in repr(env)
+
+
+def test_incident_sizing_both_pools_exceed_what_stable_alone_needs() -> None:
+    env = load_environment("sandbox", environ=ENV)
+    stable = env.versions.stable_spec.pool.peak_connections
+    candidate = env.versions.candidate_spec.pool.peak_connections
+    assert (stable, candidate) == (20, 50)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "key", "problem"),
+    [
+        (lambda d: d.update(bogus=1), "bogus", "unknown key"),
+        (lambda d: d["slo"].update(error_ratio_max="lots"), "slo.error_ratio_max", "valid number"),
+        (lambda d: d["slo"].update(error_ratio_max=7), "slo.error_ratio_max", "less than or equal"),
+        (lambda d: d.pop("database"), "database", "missing required key"),
+        (lambda d: d["versions"].update(candidate="9.9.9"), "versions", "9.9.9"),
+        (lambda d: d["router"].update(kind="nginx"), "router", "nginx"),
+        (lambda d: d["platform"].update(namespace="x"), "platform.namespace", "unknown key"),
+        (
+            lambda d: d["versions"]["specs"]["2.5.0"]["pool"].update(max_replicas=1),
+            "versions.specs.2.5.0.pool",
+            "max_replicas (1) < replicas (2)",
+        ),
+        (lambda d: d["database"].update(dsn_env="postgres://u:p@h/db"), "database.dsn_env", "pattern"),
+    ],
+)
+def test_bad_values_name_file_and_key(tmp_path: Path, mutate, key: str, problem: str) -> None:  # type: ignore[no-untyped-def]
+    data = sandbox_data()
+    mutate(data)
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as caught:
+        load_environment(str(path), environ=ENV)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: {key}"), message
+    assert problem in message
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nservice: [unclosed\n")
+    with pytest.raises(ConfigError, match=rf"{path}: line \d+, column \d+: invalid YAML"):
+        load_environment(str(path), environ=ENV)
+
+
+def test_missing_file_lists_known_environments() -> None:
+    with pytest.raises(ConfigError, match=r"no such environment file \(known: .*sandbox"):
+        load_environment("nope", environ=ENV)
+
+
+def test_missing_dsn_variable_names_key_and_variable() -> None:
+    environ = {k: v for k, v in ENV.items() if k != "SHIFTGATE_SANDBOX_DSN"}
+    with pytest.raises(ConfigError) as caught:
+        load_environment("sandbox", environ=environ)
+    message = str(caught.value)
+    expected = "sandbox.yaml: database.dsn_env: environment variable SHIFTGATE_SANDBOX_DSN is not set"
+    assert expected in message
+    assert "shiftgate sandbox up" in message
+
+
+def test_missing_interpolated_variable_names_key() -> None:
+    environ = {k: v for k, v in ENV.items() if k != "SHIFTGATE_SANDBOX_BLUE_URL"}
+    expected = r"service\.color_urls\.blue: environment variable SHIFTGATE_SANDBOX_BLUE_URL"
+    with pytest.raises(ConfigError, match=expected):
+        load_environment("sandbox", environ=environ)
+
+
+def test_precedence_cli_over_environment_over_file() -> None:
+    env = load_environment("sandbox", environ={**ENV, "SHIFTGATE_SLO__ERROR_RATIO_MAX": "0.02"})
+    assert env.slo.error_ratio_max == 0.02
+    env = load_environment(
+        "sandbox",
+        environ={**ENV, "SHIFTGATE_SLO__ERROR_RATIO_MAX": "0.02"},
+        overrides=["slo.error_ratio_max=0.01", "versions.candidate=2.5.1"],
+    )
+    assert env.slo.error_ratio_max == 0.01
+    assert env.versions.candidate == "2.5.1"
+
+
+def test_bad_override_names_its_origin() -> None:
+    variable = "SHIFTGATE_SLO__ERROR_RATIO_MAX"
+    with pytest.raises(ConfigError, match=rf"^environment variable {variable}: slo\.error_ratio_max"):
+        load_environment("sandbox", environ={**ENV, "SHIFTGATE_SLO__ERROR_RATIO_MAX": "high"})
+    origin = r"^command line --set analysis\.bogus=1"
+    with pytest.raises(ConfigError, match=rf"{origin}: analysis\.bogus: unknown key"):
+        load_environment("sandbox", environ=ENV, overrides=["analysis.bogus=1"])
+    with pytest.raises(ConfigError, match=r"expected key\.path=value"):
+        load_environment("sandbox", environ=ENV, overrides=["slo"])
+
+
+def test_cli_bad_config_exits_2_without_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nservice: {name: 1}\nbogus: true\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "shiftgate.cli", "config", "--env", str(path)],
+        capture_output=True, text=True, env={**ENV, "PATH": "/usr/bin:/bin"}, check=False,
+    )
+    assert result.returncode == ExitCode.USAGE
+    assert "Traceback" not in result.stderr + result.stdout
+    assert str(path) in result.stderr
+    assert "bogus: unknown key" in result.stderr or "unknown key" in result.stderr
+
+
+def test_cli_good_config_prints_no_secret() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "shiftgate.cli", "config", "--env", "sandbox", "--json"],
+        capture_output=True, text=True, env={**ENV, "PATH": "/usr/bin:/bin"}, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "s3cret" not in result.stdout
+    assert "SHIFTGATE_SANDBOX_DSN" in result.stdout
