@@ -1,0 +1,266 @@
+"""pytest wiring for ``checks/``: options, fixtures, gate selection, fail-closed rule, labels.
+
+The only engine module that imports pytest (DESIGN.md rule 8). Like pytest-testinfra's
+plugin, it turns options into fixtures and leaves the logic to the engine: environments come
+from ``shiftgate.config_loader``, gate files from ``shiftgate.gates``.
+
+- ``--env NAME`` (default ``$SHIFTGATE_ENV``, else ``sandbox``), ``--set key.path=value``
+  (repeatable) and ``--candidate VERSION`` feed the session fixture ``environment``.
+- ``--gate NAME`` runs the checks of ``gates/NAME.yaml`` only. Inside a gate run a skipped
+  check fails (unless the gate marks it optional), and a gate that collects no check fails
+  with exit status 1 (DESIGN.md rule 1). Outside a gate run, skips stay skips.
+- A bad environment or gate file is a ``pytest.UsageError``: exit status 4, one line, no
+  traceback; ``shiftgate gate`` maps that to exit code 2.
+
+State lives in ``config.stash`` and ``item.stash``, never in module globals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import allure
+import pytest
+from allure_commons.types import LabelType, Severity
+
+from shiftgate.config import Environment
+from shiftgate.config_loader import load_environment
+from shiftgate.errors import ConfigError
+from shiftgate.gates import GateDefinition, load_gate, match_item, required_in
+from shiftgate.paths import project_root
+
+DEFAULT_ENV = "sandbox"
+AD_HOC_EPIC = "ad hoc"
+# allure's public decorator factory, typed here once: allure ships without annotations.
+_allure_label: Callable[..., object] = allure.label
+
+
+@dataclass
+class _State:
+    env_name: str
+    overrides: list[str]
+    gate: GateDefinition | None = None
+    environment: Environment | None = None
+    fail_closed_notes: list[str] = field(default_factory=list)
+
+
+_STATE = pytest.StashKey[_State]()
+_OPTIONAL = pytest.StashKey[bool]()  # set on items a gate selected: may this check skip?
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("shiftgate", "shiftgate deployment gates")
+    group.addoption(
+        "--env",
+        dest="shiftgate_env",
+        default=None,
+        metavar="NAME",
+        help=f"environment file (environments/NAME.yaml or a path); "
+        f"default: $SHIFTGATE_ENV, else {DEFAULT_ENV}",
+    )
+    group.addoption(
+        "--gate", dest="shiftgate_gate", default=None, metavar="NAME",
+        help="run the checks of gates/NAME.yaml only; skipped checks fail the gate",
+    )
+    group.addoption(
+        "--set", dest="shiftgate_set", action="append", default=[], metavar="KEY.PATH=VALUE",
+        help="override one environment setting (repeatable; beats the file and SHIFTGATE_* vars)",
+    )
+    group.addoption(
+        "--candidate", dest="shiftgate_candidate", default=None, metavar="VERSION",
+        help="shorthand for --set versions.candidate=VERSION",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "critical: a check whose failure is critical (Allure)")
+    config.addinivalue_line(
+        "markers", "checklist(item): the runbook checklist item a check proves (Allure story)"
+    )
+    candidate = config.getoption("shiftgate_candidate")
+    # --set comes after the shorthand so an explicit --set versions.candidate wins.
+    overrides = [f"versions.candidate={candidate}"] if candidate else []
+    overrides += config.getoption("shiftgate_set")
+    env_name = config.getoption("shiftgate_env") or os.environ.get("SHIFTGATE_ENV") or DEFAULT_ENV
+    state = _State(env_name=env_name, overrides=overrides)
+    config.stash[_STATE] = state
+
+    gate_name = config.getoption("shiftgate_gate")
+    if not gate_name:
+        return
+    try:
+        state.gate = load_gate(gate_name)
+    except ConfigError as err:
+        raise pytest.UsageError(str(err)) from None
+    # A bad config must stop a gate before any check runs, even if no check uses it.
+    _environment(config)
+    # A check file that cannot be collected is a failed check of the gate (exit 1),
+    # not an interrupted session.
+    config.option.continue_on_collection_errors = True
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # No paths on the command line: the gate file says what to collect.
+        root = project_root()
+        config.args[:] = [str(root / check.path) for check in state.gate.checks]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    state = config.stash[_STATE]
+    gate = f"gate {state.gate.name}" if state.gate else "no gate (skips stay skips)"
+    return f"shiftgate: env {state.env_name}, {gate}"
+
+
+@pytest.fixture(scope="session")
+def environment(pytestconfig: pytest.Config) -> Environment:
+    """The validated environment of ``--env``, with ``--set``/``--candidate`` applied."""
+    return _environment(pytestconfig)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash[_STATE]
+    if state.gate is not None:
+        selected: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
+        for item in items:
+            match = match_item(state.gate, _item_id(item))
+            if match.selected:
+                item.stash[_OPTIONAL] = match.optional
+                selected.append(item)
+            else:
+                deselected.append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = selected
+    for item in items:
+        if state.gate is not None or _area(item) is not None:
+            _add_allure_labels(item, state.gate)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any("environment" in getattr(item, "fixturenames", ()) for item in session.items):
+        # Plain `pytest checks/...` runs: fail with a usage error now rather than
+        # erroring every check that asks for the environment.
+        _environment(session.config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # Plain wrapper on purpose: it runs outside pytest's skipping wrapper (registered first),
+    # so xfail is already a skip here, and inside Allure's listener (registered at configure
+    # time), so Allure records the rewritten outcome; JUnit reads it at logreport time.
+    report = yield
+    state = item.config.stash[_STATE]
+    if state.gate is None or not report.skipped or item.stash.get(_OPTIONAL, False):
+        return report
+    reason = _skip_reason(report)
+    report.outcome = "failed"
+    report.longrepr = _fail_closed_message(state.gate.name, reason)
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail  # else reporters still count it as xfailed
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    # A module-level skip (importorskip, allow_module_level) leaves no item to rewrite:
+    # fail the file's collection instead when it holds a required check of the gate.
+    report = yield
+    state = collector.config.stash[_STATE]
+    if state.gate is None or not report.skipped or not isinstance(collector, pytest.File):
+        return report
+    if required_in(state.gate, _relative(collector.path)):
+        report.outcome = "failed"
+        report.longrepr = _fail_closed_message(state.gate.name, _skip_reason(report))
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash[_STATE]
+    # Exit status 5 is pytest's own "zero tests selected"; also right under xdist, whose
+    # controller collects nothing itself.
+    if state.gate is not None and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        listed = len(state.gate.checks)
+        why = (
+            f"none of the {listed} listed in gates/{state.gate.name}.yaml was selected"
+            if listed
+            else f"gates/{state.gate.name}.yaml lists none yet"
+        )
+        state.fail_closed_notes.append(
+            f"gate {state.gate.name} collected no checks: {why}; a gate fails closed"
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for note in terminalreporter.config.stash[_STATE].fail_closed_notes:
+        terminalreporter.write_line(note, red=True, bold=True)
+
+
+def _environment(config: pytest.Config) -> Environment:
+    state = config.stash[_STATE]
+    if state.environment is None:
+        try:
+            state.environment = load_environment(state.env_name, overrides=state.overrides)
+        except ConfigError as err:
+            raise pytest.UsageError(str(err)) from None
+    return state.environment
+
+
+def _relative(path: Path) -> str:
+    """A path as gate files spell it: relative to the project root, with slashes."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(project_root()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def _item_id(item: pytest.Item) -> str:
+    _, sep, rest = item.nodeid.partition("::")
+    return _relative(item.path) + sep + rest
+
+
+def _area(item: pytest.Item) -> str | None:
+    """The folder under ``checks/`` (database, monitoring, load, rollout, slo)."""
+    parts = _relative(item.path).split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "checks" else None
+
+
+def _add_allure_labels(item: pytest.Item, gate: GateDefinition | None) -> None:
+    labels = [(LabelType.EPIC, gate.name if gate else AD_HOC_EPIC)]
+    area = _area(item)
+    if area:
+        labels.append((LabelType.FEATURE, area))
+    checklist = item.get_closest_marker("checklist")
+    if checklist and checklist.args:
+        labels.append((LabelType.STORY, str(checklist.args[0])))
+    if item.get_closest_marker("critical"):
+        labels.append((LabelType.SEVERITY, Severity.CRITICAL))
+    for label_type, value in labels:
+        mark = _allure_label(label_type, value)
+        # Without allure-pytest active, allure's decorators are no-op functions, not marks.
+        if isinstance(mark, pytest.MarkDecorator):
+            item.add_marker(mark)
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return f"xfail: {report.wasxfail or 'no reason given'}"
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _fail_closed_message(gate: str, reason: str) -> str:
+    return (
+        f"skipped inside gate '{gate}': {reason} — a gate fails closed; "
+        f"mark the check optional in gates/{gate}.yaml if that is intended"
+    )

@@ -1,0 +1,161 @@
+"""Running a gate: the command, the exit-code mapping, an unwritable reports folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from shiftgate.errors import ConfigError, ExitCode, ShiftgateError
+from shiftgate.gate_run import map_exit_status, run_gate
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SHIFTGATE_ROOT", str(tmp_path))
+    (tmp_path / "gates").mkdir()
+    (tmp_path / "gates" / "preflight.yaml").write_text("name: preflight\npurpose: p\nchecks: []\n")
+    return tmp_path
+
+
+class FakeRunner:
+    """Records the command and answers with a fixed pytest exit status."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.calls: list[tuple[list[str], Path]] = []
+
+    def __call__(self, command: Sequence[str], cwd: Path) -> int:
+        self.calls.append((list(command), cwd))
+        return self.status
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (0, ExitCode.OK),
+        (1, ExitCode.FAILED),
+        (2, ExitCode.INTERNAL),  # interrupted: no verdict
+        (3, ExitCode.INTERNAL),
+        (4, ExitCode.USAGE),
+        (5, ExitCode.FAILED),  # no tests: fail closed
+        (-9, ExitCode.INTERNAL),  # killed by a signal
+        (42, ExitCode.INTERNAL),
+    ],
+)
+def test_exit_status_mapping(root: Path, status: int, expected: ExitCode) -> None:
+    assert map_exit_status(status) is expected
+    result = run_gate("preflight", env="sandbox", runner=FakeRunner(status))
+    assert result.exit_code is expected
+    assert result.pytest_status == status
+    assert result.passed is (expected is ExitCode.OK)
+
+
+def test_command_and_paths(root: Path) -> None:
+    runner = FakeRunner(0)
+    result = run_gate("preflight", env="staging", extra_args=["-k", "index", "-x"], runner=runner)
+    reports = root / "reports"
+    assert result.junit_path == reports / "junit" / "preflight.xml"
+    assert result.allure_dir == reports / "allure-results"
+    assert result.allure_dir.is_dir() and result.junit_path.parent.is_dir()
+    [(command, cwd)] = runner.calls
+    assert cwd == root
+    assert tuple(command) == result.command
+    assert command[:5] == [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    assert command[command.index("--gate") + 1] == "preflight"
+    assert command[command.index("--env") + 1] == "staging"
+    assert command[command.index("--alluredir") + 1] == str(reports / "allure-results")
+    assert command[command.index("--junitxml") + 1] == str(reports / "junit" / "preflight.xml")
+    assert command[-3:] == ["-k", "index", "-x"]  # extra arguments last: they may override
+
+
+def test_without_env_the_plugin_default_applies(root: Path, tmp_path: Path) -> None:
+    runner = FakeRunner(0)
+    run_gate("preflight", reports_dir=tmp_path / "out", runner=runner)
+    [(command, _)] = runner.calls
+    assert "--env" not in command
+    assert str(tmp_path / "out" / "junit" / "preflight.xml") in command
+
+
+def test_missing_gate_is_a_config_error_before_pytest_runs(root: Path) -> None:
+    runner = FakeRunner(0)
+    with pytest.raises(ConfigError, match=r"no such gate file \(known gates: preflight\)"):
+        run_gate("nope", env="sandbox", runner=runner)
+    assert runner.calls == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through any file mode")
+def test_unwritable_reports_folder_is_an_internal_error(root: Path, tmp_path: Path) -> None:
+    reports = tmp_path / "readonly"
+    reports.mkdir()
+    reports.chmod(0o500)
+    try:
+        with pytest.raises(ShiftgateError, match="not writable") as info:
+            run_gate("preflight", reports_dir=reports, runner=FakeRunner(0))
+    finally:
+        reports.chmod(0o700)
+    assert info.value.exit_code is ExitCode.INTERNAL
+
+
+def test_reports_path_that_is_a_file_is_an_internal_error(root: Path, tmp_path: Path) -> None:
+    # Works as root too: nobody can create a folder below a regular file.
+    blocker = tmp_path / "reports-file"
+    blocker.write_text("")
+    runner = FakeRunner(0)
+    with pytest.raises(ShiftgateError, match=r"reports folder .* is not writable") as info:
+        run_gate("preflight", reports_dir=blocker, runner=runner)
+    assert info.value.exit_code is ExitCode.INTERNAL
+    assert runner.calls == []
+
+
+DEMO_ENVIRONMENT = """\
+name: demo
+service: {name: demo, url: "http://127.0.0.1:1", color_urls: {blue: "http://b", green: "http://g"}}
+versions:
+  stable: "1"
+  candidate: "1"
+  specs: {"1": {pool: {max_size: 1, replicas: 1, max_replicas: 1}}}
+database: {dsn_env: DEMO_DSN}
+prometheus: {url: "http://127.0.0.1:2"}
+platform: {kind: sandbox}
+router: {kind: haproxy, admin_socket: /tmp/demo.sock}
+load: {profile: demo.yaml}
+"""
+
+
+@pytest.fixture
+def project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny real project: the plugin, one environment, one passing check."""
+    monkeypatch.setenv("DEMO_DSN", "postgresql://demo@127.0.0.1:3/demo")
+    (root / "conftest.py").write_text('pytest_plugins = ["shiftgate.pytest_plugin"]\n')
+    (root / "environments").mkdir()
+    (root / "environments" / "demo.yaml").write_text(DEMO_ENVIRONMENT)
+    (root / "checks" / "slo").mkdir(parents=True)
+    (root / "checks" / "slo" / "test_ok.py").write_text(
+        "def test_ok(environment):\n    assert environment.name == 'demo'\n"
+    )
+    (root / "gates" / "ok.yaml").write_text(
+        "name: ok\npurpose: p\nchecks:\n  - path: checks/slo/test_ok.py\n"
+    )
+    return root
+
+
+@pytest.mark.parametrize(
+    ("gate", "env", "expected", "status"),
+    [
+        ("ok", "demo", ExitCode.OK, 0),
+        ("preflight", "demo", ExitCode.FAILED, 1),  # zero checks: fail closed
+        ("ok", "missing", ExitCode.USAGE, 4),  # bad config stops the gate before any check
+    ],
+)
+def test_real_pytest_run(
+    project: Path, gate: str, env: str, expected: ExitCode, status: int
+) -> None:
+    result = run_gate(gate, env=env)
+    assert (result.exit_code, result.pytest_status) == (expected, status)
+    if status != 4:
+        junit = result.junit_path.read_text()
+        assert f'name="{gate}"' in junit
