@@ -50,3 +50,17 @@ class SandboxError(ShiftgateError):
     """The sandbox could not be brought to the asked state (a tool missing, a port taken)."""
 
     exit_code = ExitCode.INTERNAL
+
+
+class SourceUnavailable(ShiftgateError):
+    """A probe could not read its source (refused, timed out, no data where data must be).
+
+    Not an error of shiftgate: the check that needed the source fails with this reason
+    (DESIGN.md rule 7: an unreachable source is a failed check)."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source} unavailable: {problem}")

@@ -28,9 +28,12 @@ from allure_commons.types import LabelType, Severity
 
 from shiftgate.config import Environment
 from shiftgate.config_loader import load_environment
-from shiftgate.errors import ConfigError
+from shiftgate.errors import ConfigError, SourceUnavailable
+from shiftgate.evidence import attach_evidence
 from shiftgate.gates import GateDefinition, load_gate, match_item, required_in
 from shiftgate.paths import project_root
+from shiftgate.redact import redact
+from shiftgate.verdict import Fault, Verdict
 
 DEFAULT_ENV = "sandbox"
 AD_HOC_EPIC = "ad hoc"
@@ -49,6 +52,7 @@ class _State:
 
 _STATE = pytest.StashKey[_State]()
 _OPTIONAL = pytest.StashKey[bool]()  # set on items a gate selected: may this check skip?
+_FAULT = pytest.StashKey[Fault | None]()  # why a check failed, for Allure categories
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,6 +122,23 @@ def environment(pytestconfig: pytest.Config) -> Environment:
     return _environment(pytestconfig)
 
 
+Expect = Callable[[Verdict], None]
+
+
+@pytest.fixture
+def expect(request: pytest.FixtureRequest) -> Expect:
+    """``expect(verdict)``: attach the verdict's evidence to Allure, then assert it."""
+
+    def check(verdict: Verdict) -> None:
+        __tracebackhide__ = True
+        request.node.stash[_FAULT] = None if verdict.passed else verdict.fault
+        attach_evidence(verdict)
+        if not verdict.passed:
+            pytest.fail(verdict.message(), pytrace=False)
+
+    return check
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[_STATE]
     if state.gate is not None:
@@ -153,6 +174,12 @@ def pytest_runtest_makereport(
     # so xfail is already a skip here, and inside Allure's listener (registered at configure
     # time), so Allure records the rewritten outcome; JUnit reads it at logreport time.
     report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(SourceUnavailable):
+        # An unreachable source is a failed check with its reason, not a traceback.
+        item.stash[_FAULT] = "infrastructure"
+        report.outcome = "failed"
+        report.longrepr = redact(f"{item.name}: {call.excinfo.value} (the check fails closed)")
+        return report
     state = item.config.stash[_STATE]
     if state.gate is None or not report.skipped or item.stash.get(_OPTIONAL, False):
         return report

@@ -41,9 +41,10 @@ def bindir() -> Path:
 
 
 def data_dir(state_dir: Path, owner: Unprivileged) -> Path:
-    """``<state_dir>/pgdata``, unless the unprivileged account cannot reach it (a checkout
-    under /root, say): then a folder of ours under /var/tmp."""
-    preferred = state_dir / "pgdata"
+    """``<state_dir>/postgres/pgdata`` (the ``postgres`` folder is the only one handed to the
+    unprivileged account), unless that account cannot reach it (a checkout under /root, say):
+    then a folder of ours under /var/tmp."""
+    preferred = state_dir / "postgres" / "pgdata"
     if owner.can_reach(state_dir):
         return preferred
     digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:10]
