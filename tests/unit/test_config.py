@@ -160,3 +160,13 @@ def test_cli_good_config_prints_no_secret() -> None:
     assert result.returncode == 0, result.stderr
     assert "s3cret" not in result.stdout
     assert "SHIFTGATE_SANDBOX_DSN" in result.stdout
+
+
+def test_production_example_is_valid() -> None:
+    env = load_environment(
+        str(project_root() / "environments" / "production.example.yaml"),
+        environ={"SHIFTGATE_DATABASE_DSN": "postgresql://probe:x@db:5432/recommendations"},
+    )
+    assert env.platform.kind == "kubernetes"
+    assert env.router.kind == "gateway-api"
+    assert env.versions.candidate_spec.pool.peak_connections == 8 * 2 * 25
