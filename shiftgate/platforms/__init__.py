@@ -1,0 +1,1 @@
+"""Where colors run: the platform adapters the runner acts through (sandbox, Kubernetes)."""

@@ -1,0 +1,52 @@
+"""The router Protocol: read and set the share of traffic each color gets.
+
+Weights are percentages per color summing to 100. Every ``set_weights`` reads back what the
+router holds afterwards and raises ``RouterError`` when it differs: a shift the router did
+not accept must never be journaled as done.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shiftgate.config import COLORS, Color
+from shiftgate.errors import ExitCode, ShiftgateError, UsageError
+
+Weights = dict[Color, int]
+
+
+class RouterError(ShiftgateError):
+    """The router refused a change or holds something else than what was written."""
+
+    exit_code = ExitCode.FAILED
+
+
+class Router(Protocol):
+    name: str
+    supports_partial: bool
+    """False for routers that can only point at one color (Service selector)."""
+
+    def weights(self) -> Weights: ...
+
+    def set_weights(self, weights: Weights) -> Weights:
+        """Apply, read back, and return what the router holds; raise if it differs."""
+        ...
+
+
+def validate_weights(router: Router, weights: Weights) -> Weights:
+    """Both colors, 0-100 each, summing to 100; partial splits only where supported."""
+    if set(weights) != set(COLORS):
+        raise UsageError(f"weights need both colors, got {sorted(weights)}")
+    if any(not 0 <= w <= 100 for w in weights.values()) or sum(weights.values()) != 100:
+        raise UsageError(f"weights must be 0-100 and sum to 100, got {weights}")
+    if not router.supports_partial and 0 not in weights.values():
+        raise UsageError(
+            f"router {router.name} cannot split traffic ({weights}): it switches all traffic "
+            "to one color; set router.skip_partial_shift to let plans skip partial steps"
+        )
+    return weights
+
+
+def live_color(weights: Weights) -> Color:
+    """The color with most traffic (green on a tie: the sandbox's initial live color)."""
+    return max(COLORS, key=lambda c: (weights[c], c == "green"))
