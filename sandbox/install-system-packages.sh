@@ -8,6 +8,9 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/n
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 command -v wrk >/dev/null || missing+=(wrk)
+# kubectl: tests run `kubectl apply --dry-run=client` on deploy/ (Debian's kubernetes-client).
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
+command -v prometheus-postgres-exporter >/dev/null || missing+=(prometheus-postgres-exporter)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -27,7 +30,7 @@ export DEBIAN_FRONTEND=noninteractive
 # the sandbox starts its own instances on free ports either way.
 "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The distribution's packages may start their own daemons; ours never use them.
-for svc in postgresql haproxy prometheus; do
+for svc in postgresql haproxy prometheus prometheus-postgres-exporter; do
   if command -v service >/dev/null && service "$svc" status >/dev/null 2>&1; then
     service "$svc" stop >/dev/null 2>&1 || true
   fi

@@ -80,8 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--json", action="store_true", help="print JSON")
     config.set_defaults(handler=_config)
 
+    from shiftgate.loadtest_cli import add_loadtest_command
     from shiftgate.sandbox_cli import add_sandbox_commands
 
+    add_loadtest_command(commands, with_env)
     add_sandbox_commands(commands)
     return parser
 

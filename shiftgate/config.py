@@ -147,6 +147,12 @@ class DatabaseConfig(Strict):
     stats_max_age_s: int = Field(
         86400, ge=1, description="Table statistics older than this are stale for plan checks."
     )
+    large_table_rows: int = Field(
+        100_000,
+        ge=0,
+        description="Tables with at least this many estimated rows must never be read by a "
+        "sequential scan on a hot path; smaller ones may be (the planner is right to).",
+    )
     _dsn: SecretStr | None = PrivateAttr(None)
 
     def dsn(self) -> str:
@@ -168,6 +174,83 @@ class PrometheusConfig(Strict):
         default_factory=list, description="The team's rule files on disk (globs allowed)."
     )
     alertmanager_url: str | None = Field(None, description="Alertmanager, to check routes.")
+
+
+class PoolAlertSpec(Strict):
+    """A connection pool whose utilization must be alerted on, and the metrics that show it."""
+
+    name: str = Field(description="What the pool is, in words: 'service pool', 'database'.")
+    per_color: bool = Field(
+        True, description="Each color has its own series (label monitoring.color_label)."
+    )
+    alert: str | None = Field(None, description="The alert's name; None: any alert reading the metrics.")
+    in_use: list[str] = Field(default_factory=list, description="Metrics: connections in use.")
+    capacity: list[str] = Field(default_factory=list, description="Metrics: the pool's maximum.")
+    reserved: list[str] = Field(
+        default_factory=list, description="Metrics subtracted from capacity: not usable by the app."
+    )
+    utilization: list[str] = Field(
+        default_factory=list, description="Metrics already holding in_use / usable (0-1)."
+    )
+
+    @model_validator(mode="after")
+    def _readable(self) -> PoolAlertSpec:
+        if not self.utilization and not (self.in_use and self.capacity):
+            raise ValueError(f"pool {self.name!r} needs utilization, or in_use and capacity metrics")
+        return self
+
+
+def _default_pools() -> list[PoolAlertSpec]:
+    return [
+        PoolAlertSpec(
+            name="service pool",
+            in_use=["recommendation_db_pool_in_use"],
+            capacity=["recommendation_db_pool_max"],
+            utilization=["recommendation_db_pool_utilization"],
+        ),
+        PoolAlertSpec(
+            name="database connections",
+            per_color=False,
+            in_use=["pg_stat_activity_count"],
+            capacity=["pg_settings_max_connections"],
+            reserved=["pg_settings_superuser_reserved_connections"],
+        ),
+    ]
+
+
+class MonitoringConfig(Strict):
+    """What the monitoring checks demand of the team's alerts and deployment monitoring."""
+
+    pools: list[PoolAlertSpec] = Field(
+        default_factory=_default_pools,
+        description="Pools the service opens: its own pool per color and the database's slots.",
+    )
+    pool_alert_threshold_max: float = Field(
+        0.8, gt=0, le=1, description="A pool alert firing only above this utilization is too lax."
+    )
+    alert_for_max_s: float = Field(
+        300, ge=0, description="An alert whose `for` is longer pages too late to act on."
+    )
+    required_labels: list[str] = Field(
+        default_factory=lambda: ["severity"], description="Labels every alert carries (routing)."
+    )
+    required_annotations: list[str] = Field(
+        default_factory=lambda: ["runbook_url"], description="Annotations every alert carries."
+    )
+    color_label: str = Field("color", description="Label telling the colors' series apart.")
+    requests_rate_query: str = Field(
+        "color:recommendation_requests:rate30s",
+        description="Requests/s per color: colors above 0 receive traffic (the live color).",
+    )
+    error_ratio_query: str = Field(
+        "color:recommendation_errors:ratio_rate30s", description="Error ratio per color (0-1)."
+    )
+    latency_p95_query: str = Field(
+        "color:recommendation_latency_seconds:p95_30s", description="Latency p95 per color."
+    )
+    latency_unit_s: float = Field(
+        1.0, gt=0, description="Seconds per unit of the latency series (0.001 for milliseconds)."
+    )
 
 
 class SandboxPlatform(Strict):
@@ -248,7 +331,56 @@ class AnalysisConfig(Strict):
 
 
 class LoadConfig(Strict):
+    """The post-deploy load test: a traffic profile against one color's own URL."""
+
     profile: str = Field(description="Traffic profile file (loadtests/profiles/*.yaml).")
+    target: Literal["idle", "live", "blue", "green"] = Field(
+        "idle", description="Which color is loaded: idle (the candidate before any traffic)."
+    )
+    workers: int = Field(
+        0, ge=0, description="Locust worker processes; 0 runs in-process (one core)."
+    )
+    rate_tolerance: float = Field(
+        0.95, gt=0, le=1, description="Achieved / target rate below this: not a real load."
+    )
+    pool_waiting_query: str = Field(
+        'max(recommendation_db_pool_waiting{color="$color"})',
+        description="PromQL of requests waiting for a pool connection ($color: the target).",
+    )
+    pool_waiting_max: float = Field(
+        0, ge=0, description="Most requests that may wait for a connection during the run."
+    )
+    db_connections_query: str = Field(
+        "sum(pg_stat_activity_count) / (max(pg_settings_max_connections)"
+        " - max(pg_settings_superuser_reserved_connections))",
+        description="PromQL of the database's connections / usable ones (postgres exporter).",
+    )
+    db_connections_ratio_max: float = Field(
+        0.9, gt=0, le=1, description="Connections / usable above this during the run fails."
+    )
+
+
+class RolloutConfig(Strict):
+    """What a healthy rollout of the candidate looks like (the post-deploy gate)."""
+
+    timeout_s: float = Field(120, gt=0, description="A deploy not complete by then failed.")
+    log_error_patterns: list[str] = Field(
+        default_factory=lambda: [r"\bERROR\b", r"\bCRITICAL\b", r"Traceback", r"too many clients"],
+        description="Regular expressions; a log line since the deploy matching one fails.",
+    )
+    cpu_cores_max: float = Field(1.0, gt=0, description="CPU of one replica (kubectl top).")
+    memory_mb_max: float = Field(512, gt=0, description="Resident memory of one replica.")
+
+
+class RunContext(Strict):
+    """Facts of the run in progress, set by the runner on each gate it runs (``--set run.*``).
+
+    Empty when an engineer runs a check alone: checks then find the candidate's color as
+    the color running the candidate version, else the idle one."""
+
+    id: str | None = Field(None, description="Run id (reports/runs/<id>/).")
+    candidate_color: Color | None = Field(None, description="Color the candidate was deployed to.")
+    deployed_at: float | None = Field(None, description="Unix time the deploy began.")
 
 
 class Environment(Strict):
@@ -261,4 +393,7 @@ class Environment(Strict):
     router: Router
     slo: SloConfig = Field(default_factory=SloConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     load: LoadConfig
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    run: RunContext = Field(default_factory=RunContext)

@@ -36,8 +36,25 @@ def add_sandbox_commands(commands: Any) -> None:
     deploy = sub.add_parser("deploy", help="replace one color's replicas with a version")
     deploy.add_argument("color", choices=["blue", "green"])
     deploy.add_argument("version")
+    deploy.add_argument(
+        "--fail-ratio", type=float, help="override the version's share of failed requests"
+    )
+    deploy.add_argument(
+        "--fail-after", type=float, help="override the seconds before failures begin"
+    )
     deploy.set_defaults(handler=_deploy)
     sub.add_parser("reload", help="Prometheus re-reads its rule files").set_defaults(handler=_reload)
+    traffic = sub.add_parser("traffic", help="start or stop the users' background load")
+    traffic.add_argument("switch", choices=["on", "off"])
+    traffic.set_defaults(handler=_traffic)
+    remediate = sub.add_parser(
+        "remediate", help="apply the runbook's database fixes (both unless one is named)"
+    )
+    remediate.add_argument("--index", action="store_true", help="CREATE INDEX CONCURRENTLY on user_segment")
+    remediate.add_argument(
+        "--connections", action="store_true", help="raise max_connections to what the capacity check needs"
+    )
+    remediate.set_defaults(handler=_remediate)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -60,8 +77,27 @@ def _reset(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    manager.deploy(args.color, args.version, say=_say)
+    faults = {
+        key: value
+        for key, value in (("fail_ratio", args.fail_ratio), ("fail_after_s", args.fail_after))
+        if value is not None
+    }
+    manager.deploy(args.color, args.version, say=_say, faults=faults)
     _print_status(manager.status())
+    return ExitCode.OK
+
+
+def _remediate(args: argparse.Namespace) -> int:
+    from shiftgate.sandbox.remediate import remediate
+
+    both = not (args.index or args.connections)
+    done = remediate(index=args.index or both, connections=args.connections or both, say=_say)
+    _say("remediated: " + ", ".join(f"{key} {value}" for key, value in done.items()))
+    return ExitCode.OK
+
+
+def _traffic(args: argparse.Namespace) -> int:
+    manager.set_traffic(args.switch == "on", say=_say)
     return ExitCode.OK
 
 
@@ -97,5 +133,11 @@ def _print_status(status: dict[str, Any]) -> None:
     out.print(f"router      {status['router_url']}")
     out.print(f"prometheus  {status['prometheus_url']}")
     out.print(f"database    {redact(status['database_dsn'])}")
+    traffic = status["traffic"]
+    if traffic["enabled"]:
+        measured = f", measured {traffic['rps']} rps" if traffic["rps"] is not None else ""
+        out.print(f"users       {traffic['target_rps']:g} rps through the router{measured}")
+    else:
+        out.print("users       off (`shiftgate sandbox traffic on`)")
     down = [name for name, ok in status["components"].items() if not ok]
     out.print("all components running" if not down else f"[red]not running:[/] {', '.join(down)}")

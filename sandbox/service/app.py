@@ -14,6 +14,7 @@ Metric names are a contract with ``sandbox/prometheus/rules`` and shiftgate's ch
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import time
@@ -46,6 +47,15 @@ READY_TIMEOUT_S = 1.0
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5)
 INT4_MAX = 2**31 - 1
 Number = TypeVar("Number", int, float)
+# One line per server-side error, with a UTC timestamp: what the rollout check scans
+# (`kubectl logs` in a cluster, the replica's log file in the sandbox).
+logging.basicConfig(
+    format="%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s %(message)s",
+    datefmt="%Y-%m-%dT%H:%M:%S",
+    level=logging.INFO,
+)
+logging.Formatter.converter = time.gmtime
+log = logging.getLogger("recommendation")
 
 PER_USER_SQL = (
     "SELECT item_id, score FROM user_recommendations WHERE user_id = %s ORDER BY score DESC LIMIT 20"
@@ -159,7 +169,7 @@ class Service:
         self.pool: AsyncConnectionPool | None = None
         self.started = time.monotonic()
         # Seeded by replica: the injected fault is reproducible run to run, not a security RNG.
-        self._rng = random.Random(settings.replica)  # noqa: S311
+        self._rng = random.Random(settings.replica)
         # A private registry: one process, one replica, no metrics leaking between test apps.
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
@@ -198,6 +208,9 @@ class Service:
             timeout=s.pool_timeout_s,
             open=False,
             name=name,
+            # A restart of the database (max_connections needs one) leaves broken
+            # connections in the pool: check each one before handing it out.
+            check=AsyncConnectionPool.check_connection,
             # autocommit: one round trip per query, no idle-in-transaction between them.
             kwargs={
                 "application_name": name,
@@ -233,6 +246,7 @@ class Service:
             and time.monotonic() - self.started >= s.fail_after_s
             and self._rng.random() < s.fail_ratio
         ):
+            log.error("request failed: internal error (injected by FAIL_RATIO)")
             return JSONResponse({"error": "internal error (injected by FAIL_RATIO)"}, 500)
         assert self.pool is not None  # Set by lifespan before uvicorn serves requests.
         body: dict[str, Any] = {"user_id": user_id}
@@ -252,8 +266,10 @@ class Service:
                     if not rows:  # Every seeded user has per-user rows: none means no user.
                         return JSONResponse({"error": f"unknown user {user_id}"}, 404)
         except PoolTimeout:
+            log.error("request failed: no database connection available in time")
             return JSONResponse({"error": "no database connection available in time"}, 503)
         except psycopg.Error as exc:
+            log.error("request failed: database error: %s", type(exc).__name__)
             return JSONResponse({"error": f"database error: {type(exc).__name__}"}, 503)
         body.update(
             version=s.version,

@@ -20,7 +20,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 
 from shiftgate.config import COLORS, Color
 from shiftgate.errors import SandboxError, UsageError
-from shiftgate.sandbox import haproxy, processes, prometheus, service
+from shiftgate.sandbox import exporter, haproxy, processes, prometheus, service, traffic
 from shiftgate.sandbox import state as st
 from shiftgate.sandbox.postgres import SandboxPostgres, data_dir
 
@@ -57,10 +57,29 @@ def up(folder: Path | None = None, say: Say = _quiet) -> dict[str, float]:
         _start_replicas(state, folder, say)
         timings["replicas"] = time.monotonic() - began
         _ensure(state, folder, "haproxy", lambda: haproxy.start(state, folder), say)
+        _ensure(state, folder, exporter.NAME, lambda: exporter.start(state, folder), say)
         _ensure(state, folder, "prometheus", lambda: prometheus.start(state, folder), say)
         _wait_http(f"{state.url(state.ports.prometheus)}/-/ready", "Prometheus")
         _wait_http(f"{state.url(state.ports.router)}/readyz", "the router")
+        if state.traffic:
+            _ensure(state, folder, traffic.NAME, lambda: traffic.start(state, folder), say)
     return timings
+
+
+def set_traffic(enabled: bool, folder: Path | None = None, say: Say = _quiet) -> None:
+    """Start or stop the users' background load (and remember it across up/down)."""
+    folder = folder or st.state_dir()
+    with st.locked(folder):
+        state = _require(folder)
+        state.traffic = enabled
+        record = state.processes.get(traffic.NAME)
+        if enabled:
+            _ensure(state, folder, traffic.NAME, lambda: traffic.start(state, folder), say)
+        elif record is not None:
+            say("stopping the users' traffic")
+            processes.stop(record)
+            del state.processes[traffic.NAME]
+        st.save(folder, state)
 
 
 def down(folder: Path | None = None, say: Say = _quiet) -> None:
@@ -69,7 +88,12 @@ def down(folder: Path | None = None, say: Say = _quiet) -> None:
         state = st.load(folder)
         if state is None:
             return
-        for name in ["prometheus", "haproxy", *sorted(state.processes)]:
+        haproxy_record = state.processes.get("haproxy")
+        if haproxy_record is not None and processes.is_running(haproxy_record):
+            # Weights set at runtime (the router adapter) live in HAProxy only: keep them.
+            with contextlib.suppress(OSError, SandboxError):
+                state.weights = dict(haproxy.AdminSocket(state.haproxy_socket(folder)).weights())
+        for name in [traffic.NAME, "prometheus", "haproxy", *sorted(state.processes)]:
             record = state.processes.pop(name, None)
             if record is not None:
                 say(f"stopping {name}")
@@ -88,18 +112,26 @@ def reset(folder: Path | None = None, say: Say = _quiet) -> None:
         say("restoring the incident state in PostgreSQL")
         SandboxPostgres(state).restore_incident()
         for color in COLORS:
-            if state.colors[color].version != st.STABLE_VERSION:
+            current = state.colors[color]
+            if current.version != st.STABLE_VERSION or current.faults:
                 _deploy(state, folder, color, st.STABLE_VERSION, say)
         set_weights({"blue": 0, "green": 100}, folder, _locked=True)
 
 
-def deploy(color: Color, version: str, folder: Path | None = None, say: Say = _quiet) -> None:
-    """Replace one color's replicas with ``version``, one at a time."""
+def deploy(
+    color: Color,
+    version: str,
+    folder: Path | None = None,
+    say: Say = _quiet,
+    faults: dict[str, float] | None = None,
+) -> None:
+    """Replace one color's replicas with ``version``, one at a time; ``faults`` overrides the
+    version's fault injection (``fail_ratio``, ``fail_after_s``) for drills and tests."""
     folder = folder or st.state_dir()
-    service.behaviour(version)  # an unknown version fails before anything is touched
+    service.behaviour(version, faults)  # a bad version or fault fails before anything moves
     with st.locked(folder):
         state = _require(folder)
-        _deploy(state, folder, color, version, say)
+        _deploy(state, folder, color, version, say, faults or {})
 
 
 def set_weights(weights: dict[Color, int], folder: Path | None = None, *, _locked: bool = False) -> None:
@@ -141,7 +173,9 @@ def status(folder: Path | None = None) -> dict[str, Any]:
         # On a socket error the recorded weights stand; components shows haproxy's health.
         with contextlib.suppress(OSError, SandboxError):
             weights = dict(haproxy.AdminSocket(state.haproxy_socket(folder)).weights())
-    expected = {"postgres", "haproxy", "prometheus", *state.ports.replicas}
+    expected = {"postgres", "haproxy", "prometheus", exporter.NAME, *state.ports.replicas}
+    if state.traffic:
+        expected.add(traffic.NAME)
     return {
         "running": all(components.get(name, False) for name in expected),
         "initialised": True,
@@ -156,6 +190,7 @@ def status(folder: Path | None = None) -> dict[str, Any]:
             color: {
                 "url": state.color_url(color),
                 "version": state.colors[color].version,
+                "faults": state.colors[color].faults,
                 "replicas": {
                     name: {
                         "url": state.url(state.ports.replicas[name]),
@@ -167,7 +202,26 @@ def status(folder: Path | None = None) -> dict[str, Any]:
             for color in COLORS
         },
         "components": components,
+        "traffic": {
+            "enabled": state.traffic,
+            "running": components.get(traffic.NAME, False),
+            "target_rps": traffic.target_rps(),
+            "rps": _router_rate(state) if components.get("prometheus") else None,
+        },
     }
+
+
+def _router_rate(state: st.SandboxState) -> float | None:
+    """Requests per second users send through the router now (Prometheus, best effort)."""
+    query = 'sum(rate(haproxy_frontend_http_requests_total{proxy="fe_router"}[15s]))'
+    try:
+        response = requests.get(
+            f"{state.url(state.ports.prometheus)}/api/v1/query", params={"query": query}, timeout=2
+        )
+        result = response.json()["data"]["result"]
+        return round(float(result[0]["value"][1]), 1) if result else None
+    except (requests.RequestException, KeyError, ValueError, IndexError):
+        return None
 
 
 # -- internals -----------------------------------------------------------------------------
@@ -205,8 +259,20 @@ def _start_replicas(state: st.SandboxState, folder: Path, say: Say) -> None:
         service.wait_ready(record, url)
 
 
-def _deploy(state: st.SandboxState, folder: Path, color: Color, version: str, say: Say) -> None:
+def _deploy(
+    state: st.SandboxState,
+    folder: Path,
+    color: Color,
+    version: str,
+    say: Say,
+    faults: dict[str, float] | None = None,
+) -> None:
     sock = haproxy.AdminSocket(state.haproxy_socket(folder))
+    current = state.colors[color]
+    # Like a Deployment's spec: the desired version is recorded first, each replica's own
+    # version as it is replaced; `previous` is what `undo` goes back to.
+    previous = current.version if current.version != version else current.previous
+    state.colors[color] = st.ColorState(version=version, faults=faults or {}, previous=previous)
     for name in st.replica_names(color):
         say(f"deploying {version} to {name}")
         sock.set_state(name, "maint")  # drain first: no request reaches a stopping replica
@@ -218,7 +284,6 @@ def _deploy(state: st.SandboxState, folder: Path, color: Color, version: str, sa
         st.save(folder, state)
         service.wait_ready(record, state.url(state.ports.replicas[name]))
         sock.set_state(name, "ready")
-    state.colors[color].version = version
     st.save(folder, state)
 
 
@@ -229,6 +294,7 @@ def _move_taken_ports(state: st.SandboxState) -> None:
         "postgres": ["postgres"],
         "haproxy": ["router", "blue", "green", "haproxy_stats"],
         "prometheus": ["prometheus"],
+        exporter.NAME: ["postgres_exporter"],
     }
     for component, fields in groups.items():
         record = state.processes.get(component)
@@ -238,7 +304,7 @@ def _move_taken_ports(state: st.SandboxState) -> None:
         elif record is not None and processes.is_running(record):
             continue
         for field in fields:
-            if not st.port_is_free(getattr(ports, field)):
+            if not getattr(ports, field) or not st.port_is_free(getattr(ports, field)):
                 setattr(ports, field, st.free_port())
     for name, port in list(ports.replicas.items()):
         record = state.processes.get(name)

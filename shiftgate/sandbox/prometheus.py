@@ -51,6 +51,10 @@ def render(state: SandboxState) -> dict[str, Any]:
                 "static_configs": [{"targets": [f"127.0.0.1:{state.ports.haproxy_stats}"]}],
             },
             {
+                "job_name": "postgres",
+                "static_configs": [{"targets": [f"127.0.0.1:{state.ports.postgres_exporter}"]}],
+            },
+            {
                 # The service labels its own series with color and version; they win.
                 "job_name": "recommendation",
                 "honor_labels": True,

@@ -47,19 +47,31 @@ def catalog() -> dict[str, VersionBehaviour]:
         raise ConfigError(str(CATALOG), None, f"cannot read the version catalog: {exc}") from None
 
 
-def behaviour(version: str) -> VersionBehaviour:
+FAULT_FIELDS = ("fail_ratio", "fail_after_s")
+
+
+def behaviour(version: str, faults: dict[str, float] | None = None) -> VersionBehaviour:
+    """The catalog's behaviour of a version, with its fault injection overridden (drills)."""
     known = catalog()
     if version not in known:
         raise ConfigError(
             str(CATALOG), version, f"unknown version (known: {', '.join(sorted(known))})"
         )
-    return known[version]
+    if not faults:
+        return known[version]
+    unknown = set(faults) - set(FAULT_FIELDS)
+    if unknown:
+        raise ConfigError("sandbox deploy", ", ".join(sorted(unknown)), "not a fault setting")
+    try:
+        return VersionBehaviour.model_validate({**known[version].model_dump(), **faults})
+    except ValueError as exc:
+        raise ConfigError("sandbox deploy", None, f"bad fault setting: {exc}") from None
 
 
 def start_replica(
     state: SandboxState, folder: Path, name: str, color: Color, version: str
 ) -> ProcessRecord:
-    spec = behaviour(version)
+    spec = behaviour(version, state.colors[color].faults)
     port = state.ports.replicas[name]
     env = {
         **os.environ,
@@ -77,7 +89,9 @@ def start_replica(
         sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(APP_DIR),
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
     ]
-    return processes.start(command, log=folder / "logs" / f"{name}.log", env=env)
+    record = processes.start(command, log=folder / "logs" / f"{name}.log", env=env)
+    record.version = version
+    return record
 
 
 def wait_ready(record: ProcessRecord, url: str, timeout_s: float = READY_TIMEOUT_S) -> None:

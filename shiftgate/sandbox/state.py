@@ -34,6 +34,8 @@ class ProcessRecord(BaseModel):
     create_time: float
     command: list[str]
     log: str
+    version: str | None = None
+    """The service version a replica runs (None for other components)."""
 
 
 class Ports(BaseModel):
@@ -44,10 +46,16 @@ class Ports(BaseModel):
     haproxy_stats: int
     prometheus: int
     replicas: dict[str, int] = Field(description="replica name (blue-1) -> port")
+    # Default 0 so state files written before the exporter existed still load; up picks a port.
+    postgres_exporter: int = Field(0, description="postgres_exporter's metrics port")
 
 
 class ColorState(BaseModel):
     version: str
+    previous: str | None = Field(None, description="The version before the last deploy.")
+    faults: dict[str, float] = Field(
+        default_factory=dict, description="Overrides of the version's fault injection."
+    )
 
 
 class SandboxState(BaseModel):
@@ -60,6 +68,7 @@ class SandboxState(BaseModel):
     colors: dict[Color, ColorState]
     weights: dict[Color, int]
     processes: dict[str, ProcessRecord] = Field(default_factory=dict)
+    traffic: bool = Field(True, description="Whether the users' background load runs.")
 
     def dsn(self, role: str, password: str, database: str = "recommendations") -> str:
         return (
@@ -163,7 +172,7 @@ def new_state(pgdata: Path) -> SandboxState:
     replicas = {name: pick() for color in ("blue", "green") for name in replica_names(color)}
     ports = Ports(
         postgres=pick(), router=pick(), blue=pick(), green=pick(), haproxy_stats=pick(),
-        prometheus=pick(), replicas=replicas,
+        prometheus=pick(), replicas=replicas, postgres_exporter=pick(),
     )
     return SandboxState(
         ports=ports,

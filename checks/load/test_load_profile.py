@@ -1,0 +1,53 @@
+"""Conduct Load Testing with Realistic Traffic Patterns: the candidate on the idle color,
+loaded directly with production-shaped traffic before it gets any production traffic."""
+
+from __future__ import annotations
+
+import pytest
+
+from shiftgate.analysis import load
+from shiftgate.config import Environment
+from shiftgate.load_chart import render
+from shiftgate.load_results import LoadResult, failure_lines
+from shiftgate.probes.prometheus import PrometheusProbe
+from shiftgate.verdict import Verdict
+
+CHECKLIST = "Conduct Load Testing with Realistic Traffic Patterns"
+pytestmark = pytest.mark.checklist(CHECKLIST)
+
+
+def with_run_evidence(verdict: Verdict, run: LoadResult, environment: Environment) -> Verdict:
+    verdict.attach_text("profile", run.profile.model_dump_json(indent=2, exclude={"segments"}), "json")
+    for path in run.csv_files:
+        verdict.attach_text(path.name, path.read_text(encoding="utf-8"), "csv")
+    verdict.attachments.append(load.chart(render(run, environment.slo.latency_p95_max_ms)))
+    return verdict
+
+
+def test_load_reaches_target_rate(load_run: LoadResult, environment: Environment, expect) -> None:
+    """The load was real: the target rate was held and enough requests were sent."""
+    expect(with_run_evidence(load.load_was_real(load_run, environment.load), load_run, environment))
+
+
+def test_error_ratio_under_load(load_run: LoadResult, environment: Environment, expect) -> None:
+    """Error ratio under load ≤ 5 % (the runbook's rollback criterion)."""
+    expect(load.error_ratio_within_slo(load_run, environment.slo, failure_lines(load_run)))
+
+
+def test_latency_p95_under_load(load_run: LoadResult, environment: Environment, expect) -> None:
+    """p95 latency under load ≤ 300 ms (the runbook's rollback criterion); p99 reported."""
+    expect(load.latency_within_slo(load_run, environment.slo))
+
+
+def test_pool_waiting_during_load(
+    load_run: LoadResult, environment: Environment, prometheus: PrometheusProbe, expect
+) -> None:
+    """No request of the candidate waited for a database connection during the load."""
+    expect(load.pool_waiting(load_run, environment, prometheus))
+
+
+def test_db_connections_during_load(
+    load_run: LoadResult, environment: Environment, prometheus: PrometheusProbe, expect
+) -> None:
+    """The database's connections stayed below their limit during the load."""
+    expect(load.db_connections(load_run, environment, prometheus))

@@ -1,0 +1,27 @@
+"""Fixtures of the monitoring checks: the Prometheus probe and the team's rule files.
+
+Nothing here touches the network: a probe call happens inside the check, so an unreachable
+Prometheus is a failed check with its reason (DESIGN.md rule 1), not a setup error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shiftgate.analysis.deploy_monitoring import rule_paths
+from shiftgate.config import Environment
+from shiftgate.paths import project_root
+from shiftgate.probes.prometheus import PrometheusProbe
+
+
+@pytest.fixture
+def prometheus(environment: Environment) -> PrometheusProbe:
+    return PrometheusProbe(environment.prometheus)
+
+
+@pytest.fixture
+def rule_files(environment: Environment) -> list[Path]:
+    """The team's rule files on disk (prometheus.rule_files, globs from the project root)."""
+    return rule_paths(environment.prometheus.rule_files, project_root())

@@ -1,0 +1,43 @@
+"""Enhance Deployment Monitoring Protocols: per-color error ratio and latency p95 have data for
+the live color, both colors are scraped, SLO alerts are no laxer than the rollback criteria
+(5 %, 300 ms), and the rule files pass ``promtool check rules``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shiftgate.analysis import deploy_monitoring, promtool
+from shiftgate.analysis.pool_alerts import Rules
+from shiftgate.config import Environment
+from shiftgate.probes.prometheus import PrometheusProbe
+from shiftgate.pytest_plugin import Expect
+
+pytestmark = pytest.mark.checklist("Enhance Deployment Monitoring Protocols")
+
+
+def test_slo_series_have_data_for_live_color(
+    prometheus: PrometheusProbe, environment: Environment, expect: Expect
+) -> None:
+    cfg = environment.monitoring
+    requests = prometheus.query(cfg.requests_rate_query)
+    series = {q: prometheus.query(q) for q in (cfg.error_ratio_query, cfg.latency_p95_query)}
+    expect(deploy_monitoring.slo_series(requests, series, cfg, prometheus.source))
+
+
+def test_both_colors_scraped(prometheus: PrometheusProbe, environment: Environment, expect: Expect) -> None:
+    targets = prometheus.targets()
+    expect(deploy_monitoring.targets_up(targets, environment.monitoring.color_label, prometheus.source))
+
+
+def test_slo_alerts_no_laxer_than_rollback_criteria(
+    prometheus: PrometheusProbe, environment: Environment, expect: Expect
+) -> None:
+    loaded = Rules.loaded(prometheus)
+    expect(deploy_monitoring.slo_alerts(loaded, environment.monitoring, environment.slo))
+
+
+def test_rule_files_pass_promtool_check(rule_files: list[Path], expect: Expect) -> None:
+    run = promtool.check_rules(rule_files) if rule_files else promtool.PromtoolRun([], 1, "")
+    expect(deploy_monitoring.rules_valid(run, rule_files))

@@ -1,0 +1,1 @@
+"""Pure verdict logic: facts from the probes plus configuration in, ``Verdict`` out."""

@@ -1,0 +1,146 @@
+"""Connection capacity: can PostgreSQL hold both colors' pools at the peak of a shift?
+
+During a blue-green shift both colors run and both pools are open: the live color with the
+stable version, the idle color with the candidate. The peak demand is, for each color, max
+replicas x processes per replica x pool max size of the version it runs, plus the other
+clients connected now (exporters, jobs, admins: anything that is not the service's pools or
+shiftgate itself), plus the configured headroom. It must fit in the slots ordinary roles can
+take: max_connections minus the reserved ones. The failure message spells the arithmetic out
+term by term and names the max_connections value that would pass, so the fix is one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shiftgate.analysis.verdicts import attach_records
+from shiftgate.config import DatabaseConfig, Environment, PoolSizing
+from shiftgate.probes.postgres_facts import Activity, ActivityGroup, ServerSettings
+from shiftgate.verdict import Verdict
+
+CAPACITY_CHECK = "max_connections sufficient for both colors"
+IN_USE_CHECK = "connection pool usage below the limit before deploying"
+
+
+@dataclass(frozen=True)
+class Term:
+    label: str
+    connections: int
+
+
+@dataclass(frozen=True)
+class CapacityPlan:
+    settings: ServerSettings
+    terms: list[Term]
+    others: list[ActivityGroup]
+
+    @property
+    def demand(self) -> int:
+        return sum(t.connections for t in self.terms)
+
+    @property
+    def usable(self) -> int:
+        return self.settings.usable
+
+    @property
+    def required_max_connections(self) -> int:
+        """The smallest max_connections under which the demand fits."""
+        return self.demand + self.settings.reserved
+
+
+
+def usable_formula(settings: ServerSettings) -> str:
+    text = (
+        f"max_connections {settings.max_connections} − superuser_reserved_connections "
+        f"{settings.superuser_reserved_connections}"
+    )
+    if settings.reserved_connections is not None:
+        text += f" − reserved_connections {settings.reserved_connections}"
+    return f"{text} = {settings.usable}"
+
+
+def is_other_client(group: ActivityGroup, service: str, config: DatabaseConfig) -> bool:
+    """Neither the service's pools (``<service>-<color>-<n>``) nor shiftgate's own probe."""
+    return not group.application_name.startswith(f"{service}-") and (
+        group.application_name != config.application_name
+    )
+
+
+def _pool_term(role: str, pool: PoolSizing) -> Term:
+    return Term(
+        f"{role}: {pool.max_replicas} max replicas × {pool.processes_per_replica} processes/replica "
+        f"× pool max_size {pool.max_size}",
+        pool.peak_connections,
+    )
+
+
+def capacity_plan(settings: ServerSettings, activity: Activity, env: Environment) -> CapacityPlan:
+    versions = env.versions
+    others = [g for g in activity.groups if is_other_client(g, env.service.name, env.database)]
+    named = ", ".join(f"{g.application_name or '(no name)'} {g.connections}" for g in others)
+    terms = [
+        _pool_term(f"live color, stable {versions.stable}",
+                   versions.stable_spec.pool),
+        _pool_term(f"idle color, candidate {versions.candidate}",
+                   versions.candidate_spec.pool),
+        Term(f"other clients now ({named or 'none'})", sum(g.connections for g in others)),
+        Term("headroom (database.headroom_connections)", env.database.headroom_connections),
+    ]
+    return CapacityPlan(settings=settings, terms=terms, others=others)
+
+
+def required_max_connections(settings: ServerSettings, activity: Activity, env: Environment) -> int:
+    """What the capacity check asks for; the sandbox's remediation raises the server to it."""
+    return capacity_plan(settings, activity, env).required_max_connections
+
+
+def connection_capacity(settings: ServerSettings, activity: Activity, env: Environment) -> Verdict:
+    plan = capacity_plan(settings, activity, env)
+    fits = plan.demand <= plan.usable
+    required = plan.required_max_connections
+    if fits:
+        reason = f"peak demand {plan.demand} ≤ usable {plan.usable} ({plan.usable - plan.demand} spare)"
+    else:
+        reason = (
+            f"peak demand {plan.demand} > usable {plan.usable}: "
+            f"raise max_connections from {settings.max_connections} to at least {required}"
+        )
+    details = [f"usable = {usable_formula(settings)}", "demand at the peak of the shift ="]
+    details += [f"  {'+ ' if i else '  '}{t.connections:>4}  {t.label}" for i, t in enumerate(plan.terms)]
+    details.append(f"  = {plan.demand:>4}")
+    details.append(f"max_connections that would pass: {required}")
+    if not fits:
+        details.append(f"fix: ALTER SYSTEM SET max_connections = {required}; then restart PostgreSQL")
+    verdict = Verdict(
+        check=CAPACITY_CHECK, passed=fits, reason=reason, measured=f"demand {plan.demand}",
+        threshold=f"usable {plan.usable}", details=details,
+    )
+    verdict.attach_json("arithmetic", {
+        "usable": plan.usable, "usable_formula": usable_formula(settings), "demand": plan.demand,
+        "terms": [{"label": t.label, "connections": t.connections} for t in plan.terms],
+        "required_max_connections": required,
+    })
+    attach_records(verdict, {"settings": settings.record, "activity": activity.record})
+    return verdict
+
+
+def connections_in_use(settings: ServerSettings, activity: Activity, config: DatabaseConfig) -> Verdict:
+    """The runbook's "database connection pool usage" signal: in use now / usable."""
+    usable = settings.usable
+    in_use = activity.total
+    limit = config.in_use_ratio_max
+    ratio = in_use / usable if usable > 0 else float("inf")
+    passed = ratio <= limit
+    reason = (
+        f"{in_use} of {usable} usable connections in use ({ratio:.0%})"
+        + ("" if passed else f": above {limit:.0%}; find who holds them before deploying")
+    )
+    top = ", ".join(f"{g.application_name or '(no name)'} {g.connections}" for g in activity.groups[:8])
+    verdict = Verdict(
+        check=IN_USE_CHECK, passed=passed, reason=reason, measured=f"{ratio:.3f}",
+        threshold=f"≤ {limit} (database.in_use_ratio_max)",
+        details=[f"usable = {usable_formula(settings)}",
+                 f"client backends by application_name: {top or 'none'}"],
+    )
+    attach_records(verdict, {"settings": settings.record, "activity": activity.record})
+    return verdict

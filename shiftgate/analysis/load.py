@@ -1,0 +1,141 @@
+"""Verdicts of a load test: was the load real, did the SLOs hold, did the pools and the
+database keep up while it ran.
+
+Fail closed everywhere: no requests, a rate that cannot be computed, NaN percentiles, or no
+Prometheus samples over the run's window are failures with their reason.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+
+from shiftgate.config import Environment, LoadConfig, SloConfig
+from shiftgate.load_results import LoadResult
+from shiftgate.probes.prometheus import PrometheusProbe, Series
+from shiftgate.verdict import Attachment, Verdict
+
+
+def _window(result: LoadResult) -> str:
+    return f"{result.url}, {result.ended - result.started:.0f} s, {result.workers or 'in-process'} workers"
+
+
+def load_was_real(result: LoadResult, config: LoadConfig) -> Verdict:
+    profile = result.profile
+    check = "the load test reached its target rate"
+    rate = result.steady_rate()
+    wanted = config.rate_tolerance * profile.target_rps
+    measured = f"{rate:.1f} rps steady, {result.total.requests} requests"
+    threshold = (
+        f"≥ {wanted:.1f} rps ({config.rate_tolerance:.0%} of {profile.target_rps:g}), "
+        f"≥ {profile.min_requests} requests"
+    )
+    if math.isnan(rate) or rate < wanted:
+        shown = "no steady phase" if math.isnan(rate) else f"achieved {rate:.0f}"
+        reason = f"load generator could not reach {profile.target_rps:g} rps: {shown}"
+        passed = False
+    elif result.total.requests < profile.min_requests:
+        reason = f"only {result.total.requests} requests sent, fewer than {profile.min_requests}"
+        passed = False
+    else:
+        reason = f"held {rate:.1f} rps over the steady phase"
+        passed = True
+    return Verdict(check, passed, reason, measured=measured, threshold=threshold, source=_window(result))
+
+
+def error_ratio_within_slo(result: LoadResult, slo: SloConfig, failures: list[str]) -> Verdict:
+    check = "error ratio under load within the SLO"
+    ratio = result.error_ratio
+    total = result.total
+    measured = f"{ratio:.2%} ({total.failures} of {total.requests})" if total.requests else "no requests"
+    if math.isnan(ratio):
+        verdict = Verdict(check, False, "no request was sent: nothing to judge", measured=measured)
+    else:
+        passed = ratio <= slo.error_ratio_max
+        reason = f"error ratio {ratio:.2%} {'≤' if passed else '>'} {slo.error_ratio_max:.0%}"
+        verdict = Verdict(check, passed, reason, measured=measured)
+    verdict.threshold = f"≤ {slo.error_ratio_max:.0%} (runbook rollback criterion)"
+    verdict.source = _window(result)
+    verdict.details.extend(f"failure: {line}" for line in failures[:5])
+    return verdict
+
+
+def latency_within_slo(result: LoadResult, slo: SloConfig) -> Verdict:
+    check = "p95 latency under load within the SLO"
+    p95, p99 = result.total.p95_ms, result.total.p99_ms
+    measured = f"p95 {p95:.0f} ms (p50 {result.total.p50_ms:.0f}, p99 {p99:.0f})"
+    if math.isnan(p95) or result.total.requests == 0:
+        verdict = Verdict(check, False, "no latency samples: nothing to judge", measured=measured)
+    elif result.total.failures == result.total.requests:
+        # Refused connections answer fast: a p95 of failures says nothing about the service.
+        verdict = Verdict(
+            check, False, "every request failed: no latency of a served request", measured=measured
+        )
+    else:
+        passed = p95 <= slo.latency_p95_max_ms
+        reason = f"p95 {p95:.0f} ms {'≤' if passed else '>'} {slo.latency_p95_max_ms:g} ms"
+        verdict = Verdict(check, passed, reason, measured=measured)
+    verdict.threshold = f"p95 ≤ {slo.latency_p95_max_ms:g} ms (runbook rollback criterion)"
+    verdict.source = _window(result)
+    verdict.details.extend(
+        f"{e.name}: p50 {e.p50_ms:.0f} ms, p95 {e.p95_ms:.0f} ms, p99 {e.p99_ms:.0f} ms, "
+        f"{e.requests} requests" for e in result.endpoints
+    )
+    return verdict
+
+
+def pool_waiting_query(config: LoadConfig, color: str) -> str:
+    return string.Template(config.pool_waiting_query).safe_substitute(color=color)
+
+
+def series_peak(
+    check: str, query: str, series: list[Series], limit: float, *, what: str, min_points: int
+) -> Verdict:
+    """The highest value over the run stays at or below ``limit``; no samples fail."""
+    points = [v for s in series for _, v in s.points]
+    finite = [v for v in points if not math.isnan(v)]
+    verdict = Verdict(check, False, "", threshold=f"≤ {limit:g}", source=f"PromQL: {query}")
+    if len(finite) < min_points:
+        verdict.reason = (
+            f"too few samples of {what} during the run: {len(finite)} "
+            f"(NaN: {len(points) - len(finite)}), need {min_points} — is it scraped?"
+        )
+        verdict.fault = "infrastructure"
+        return verdict
+    peak = max(finite)
+    verdict.measured = f"peak {peak:g} over {len(finite)} samples"
+    verdict.passed = peak <= limit
+    verdict.reason = f"{what} peaked at {peak:g} {'≤' if verdict.passed else '>'} {limit:g}"
+    verdict.attach_json("samples", [{"labels": s.labels, "points": s.points} for s in series])
+    return verdict
+
+
+def chart(png: bytes) -> Attachment:
+    return Attachment("rate, p95 and errors over time", png, "png")
+
+
+def _range(
+    run: LoadResult, environment: Environment, probe: PrometheusProbe, query: str
+) -> tuple[list[Series], int]:
+    step = environment.prometheus.scrape_interval_s
+    series = probe.query_range(query, run.started, run.ended, step)
+    expected = (run.ended - run.started) / step
+    return series, max(2, int(expected / 2))  # half the scrapes at least: gaps are tolerated
+
+
+def pool_waiting(run: LoadResult, environment: Environment, probe: PrometheusProbe) -> Verdict:
+    query = pool_waiting_query(environment.load, run.color or "")
+    series, min_points = _range(run, environment, probe, query)
+    return series_peak(
+        f"requests waiting for a DB connection on {run.color} during the load", query, series,
+        environment.load.pool_waiting_max, what="pool waiting count", min_points=min_points,
+    )
+
+
+def db_connections(run: LoadResult, environment: Environment, probe: PrometheusProbe) -> Verdict:
+    query = environment.load.db_connections_query
+    series, min_points = _range(run, environment, probe, query)
+    return series_peak(
+        "database connections / usable during the load", query, series,
+        environment.load.db_connections_ratio_max, what="connections / usable", min_points=min_points,
+    )

@@ -1,0 +1,43 @@
+"""The HAProxy router: color weights through HAProxy's admin socket (runtime API).
+
+Every replica of a color in the router backend carries the color's weight; a change is
+applied with ``set weight`` and read back with ``get weight`` — no reload, no dropped
+connection, effective for the next request.
+"""
+
+from __future__ import annotations
+
+from shiftgate.config import HaproxyRouter as HaproxyRouterConfig
+from shiftgate.errors import SandboxError, SourceUnavailable
+from shiftgate.routers.base import RouterError, Weights, validate_weights
+from shiftgate.sandbox.haproxy import AdminSocket
+
+
+class HaproxyRouter:
+    name = "haproxy"
+    supports_partial = True
+
+    def __init__(self, config: HaproxyRouterConfig) -> None:
+        self.config = config
+        self.socket = AdminSocket(config.admin_socket)
+
+    @property
+    def source(self) -> str:
+        return f"haproxy admin socket {self.config.admin_socket}"
+
+    def weights(self) -> Weights:
+        try:
+            return self.socket.weights(self.config.backend)
+        except (OSError, SandboxError) as exc:
+            raise SourceUnavailable(self.source, str(exc)) from None
+
+    def set_weights(self, weights: Weights) -> Weights:
+        validate_weights(self, weights)
+        try:
+            self.socket.set_weights(weights, self.config.backend)
+            held = self.socket.weights(self.config.backend)
+        except (OSError, SandboxError) as exc:
+            raise RouterError(f"{self.source}: could not set weights {weights}: {exc}") from None
+        if held != weights:
+            raise RouterError(f"{self.source}: wrote {weights} but HAProxy holds {held}")
+        return held

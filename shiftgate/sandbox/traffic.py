@@ -1,0 +1,34 @@
+"""The sandbox's users: a steady Locust load through the router while the sandbox is up.
+
+Without production traffic every analysis window would be empty (and fail closed); this
+plays the users' part, at the modest rate of ``loadtests/profiles/users.yaml``, with the
+same locustfile as the load tests. ``shiftgate sandbox traffic off`` stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from shiftgate.load_profile import load_profile
+from shiftgate.paths import project_root
+from shiftgate.sandbox import processes
+from shiftgate.sandbox.state import ProcessRecord, SandboxState
+
+NAME = "traffic"
+PROFILE = project_root() / "loadtests" / "profiles" / "users.yaml"
+LOCUSTFILE = project_root() / "loadtests" / "recommendations.py"
+
+
+def target_rps() -> float:
+    return load_profile(PROFILE).target_rps
+
+
+def start(state: SandboxState, folder: Path) -> ProcessRecord:
+    env = {**os.environ, "SHIFTGATE_LOAD_PROFILE": str(PROFILE)}
+    command = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "--host", state.url(state.ports.router), "--loglevel", "WARNING", "--only-summary",
+    ]
+    return processes.start(command, log=folder / "logs" / "traffic.log", env=env)

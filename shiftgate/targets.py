@@ -1,0 +1,20 @@
+"""Which color is which in a release: live, idle, and where the candidate runs."""
+
+from __future__ import annotations
+
+from shiftgate.config import COLORS, Color, Environment, other_color
+from shiftgate.platforms.base import Platform
+from shiftgate.routers.base import Weights, live_color
+
+
+def candidate_color(environment: Environment, platform: Platform, weights: Weights) -> Color:
+    """The runner says it (``run.candidate_color``); alone, a check takes the color that runs
+    the candidate version (the idle one if both do), else the idle color."""
+    if environment.run.candidate_color is not None:
+        return environment.run.candidate_color
+    idle = other_color(live_color(weights))
+    versions = platform.versions()
+    running = [c for c in COLORS if versions.get(c) == environment.versions.candidate]
+    if idle in running or not running:
+        return idle
+    return running[0]

@@ -1,0 +1,115 @@
+"""Connection capacity arithmetic: both colors at peak + other clients + headroom vs usable."""
+
+from __future__ import annotations
+
+import pytest
+
+from shiftgate.analysis.connections import (
+    capacity_plan,
+    connection_capacity,
+    connections_in_use,
+    required_max_connections,
+)
+from shiftgate.config import Environment
+from shiftgate.config_loader import load_environment
+from shiftgate.probes.postgres_facts import Activity, ActivityGroup, ServerSettings
+
+FAKE = {
+    "SHIFTGATE_SANDBOX_DSN": "postgresql://shiftgate_probe:s3cret@127.0.0.1:5/recommendations",
+    "SHIFTGATE_SANDBOX_ROUTER_URL": "http://r",
+    "SHIFTGATE_SANDBOX_BLUE_URL": "http://b",
+    "SHIFTGATE_SANDBOX_GREEN_URL": "http://g",
+    "SHIFTGATE_SANDBOX_PROMETHEUS_URL": "http://p",
+    "SHIFTGATE_SANDBOX_HAPROXY_SOCKET": "/tmp/s",
+}
+
+
+def env(*overrides: str) -> Environment:
+    return load_environment("sandbox", environ=FAKE, overrides=overrides)
+
+
+def settings(max_connections: int, superuser: int = 3, reserved: int | None = None) -> ServerSettings:
+    return ServerSettings(max_connections, superuser, reserved, 150000, "15.0")
+
+
+def activity(**groups: int) -> Activity:
+    return Activity([ActivityGroup(name.replace("_", "-"), n) for name, n in groups.items()])
+
+
+POOLS_NOW = {"recommendation_blue_1": 2, "recommendation_green_1": 2, "shiftgate": 1}
+
+
+def test_incident_numbers_fail_with_the_arithmetic() -> None:
+    verdict = connection_capacity(settings(50), activity(**POOLS_NOW), env())
+    assert not verdict.passed
+    message = verdict.message()
+    # 2.4.3: 2 x 1 x 10 = 20; 2.5.0: 2 x 1 x 25 = 50; no other client; headroom 5.
+    assert "peak demand 75 > usable 47" in message
+    assert "max_connections 50 − superuser_reserved_connections 3 = 47" in message
+    assert "20  live color, stable 2.4.3" in message
+    assert "50  idle color, candidate 2.5.0" in message
+    assert "max_connections that would pass: 78" in message
+    assert "ALTER SYSTEM SET max_connections = 78" in message
+
+
+@pytest.mark.parametrize(
+    ("max_connections", "passed"), [(77, False), (78, True), (79, True), (500, True), (3, False)]
+)
+def test_boundary_at_exactly_the_demand(max_connections: int, passed: bool) -> None:
+    assert connection_capacity(settings(max_connections), activity(), env()).passed is passed
+
+
+def test_other_clients_count_but_not_the_pools_or_shiftgate() -> None:
+    now = activity(**POOLS_NOW, postgres_exporter=1, nightly_job=3, **{"": 2})
+    plan = capacity_plan(settings(100), now, env())
+    assert plan.demand == 20 + 50 + 6 + 5
+    assert {g.application_name for g in plan.others} == {"postgres-exporter", "nightly-job", ""}
+    assert "other clients now (postgres-exporter 1, nightly-job 3, (no name) 2)" in (
+        connection_capacity(settings(100), now, env()).message()
+    )
+
+
+def test_reserved_connections_of_postgres_16_reduce_usable() -> None:
+    plan = capacity_plan(settings(80, 3, 2), activity(), env())
+    assert plan.usable == 75
+    assert required_max_connections(settings(80, 3, 2), activity(), env()) == 75 + 5
+    verdict = connection_capacity(settings(80, 3, 2), activity(), env())
+    assert "− reserved_connections 2 = 75" in verdict.message()
+    assert verdict.passed
+
+
+@pytest.mark.parametrize(
+    ("override", "pool_change", "demand"),
+    [
+        ("database.headroom_connections=0", {}, 70),
+        ("versions.candidate=2.4.3", {}, 20 + 20 + 5),
+        (None, {"max_replicas": 4}, 20 + 100 + 5),
+        (None, {"processes_per_replica": 3}, 20 + 150 + 5),
+    ],
+)
+def test_demand_follows_the_versions_each_color_runs(
+    override: str | None, pool_change: dict[str, int], demand: int
+) -> None:
+    environment = env(override) if override else env()
+    pool = environment.versions.candidate_spec.pool
+    for key, value in pool_change.items():  # version keys hold dots: no --set path to them
+        setattr(pool, key, value)
+    assert capacity_plan(settings(50), activity(), environment).demand == demand
+
+
+def test_evidence_holds_settings_and_arithmetic() -> None:
+    verdict = connection_capacity(settings(50), activity(), env())
+    names = {a.name for a in verdict.attachments}
+    assert "arithmetic" in names
+    assert verdict.measured == "demand 75" and verdict.threshold == "usable 47"
+
+
+@pytest.mark.parametrize(
+    ("in_use", "max_connections", "passed"),
+    [(8, 50, True), (37, 50, True), (38, 50, False), (47, 50, False), (1, 3, False)],
+)
+def test_connections_in_use_ratio(in_use: int, max_connections: int, passed: bool) -> None:
+    # usable 47 at max_connections 50; the limit 0.8 allows 37.6 connections.
+    verdict = connections_in_use(settings(max_connections), activity(app=in_use), env().database)
+    assert verdict.passed is passed, verdict.message()
+    assert "app" in verdict.message()
