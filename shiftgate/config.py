@@ -248,6 +248,10 @@ class MonitoringConfig(Strict):
     latency_p95_query: str = Field(
         "color:recommendation_latency_seconds:p95_30s", description="Latency p95 per color."
     )
+    pool_utilization_query: str = Field(
+        "color:recommendation_db_pool_utilization:max",
+        description="Pool connections in use / max per color (0-1), judged during analysis.",
+    )
     latency_unit_s: float = Field(
         1.0, gt=0, description="Seconds per unit of the latency series (0.001 for milliseconds)."
     )
@@ -322,6 +326,24 @@ class AnalysisConfig(Strict):
     window_s: float = Field(120, gt=0, description="How long a shift is observed.")
     failure_limit: int = Field(2, ge=1, description="Failed measurements that end the window.")
     min_samples: int = Field(5, ge=1, description="Fewer measurements than this fail.")
+    no_data_grace_s: float = Field(
+        10, ge=0, description="Measurements with only 'no data' before the candidate's first "
+        "complete one neither fail nor count this long: rate windows need two scrapes after a shift.",
+    )
+    pool_utilization_max: float = Field(
+        0.9, gt=0, le=1, description="The candidate's pool in use / max above this fails a measurement."
+    )
+    compare_alpha: float = Field(
+        0.05, gt=0, lt=1, description="Mann-Whitney p below this: the candidate is slower, not noise."
+    )
+    compare_effect_max: float = Field(
+        0.5, ge=0, le=1, description="Rank-biserial effect above this (with p < alpha) fails: "
+        "0.5 is the candidate slower in 75 % of sample pairs; smaller shifts are tolerated.",
+    )
+    compare_ratio_min: float = Field(
+        1.2, ge=1, description="Candidate's median p95 / stable's at or below this passes however "
+        "significant: a few ms slower, well inside the SLO, is no reason to roll back.",
+    )
 
     @model_validator(mode="after")
     def _fits(self) -> AnalysisConfig:

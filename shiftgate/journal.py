@@ -1,0 +1,173 @@
+"""The run journal, the pointer to the unfinished run, and the lock of a service+environment.
+
+``reports/runs/<run-id>/journal.jsonl`` is append-only: one JSON object per line, written
+and fsynced *before* the step it announces and again after it, so a crash at any point
+(even ``kill -9``) leaves a journal that says what may have happened. The pointer file
+``reports/runs/<service>.<env>.current`` names the run until it finishes: traffic is never
+split without a run that knows it. The lock (``flock``, released by the kernel when the
+process dies) lets only one process act on a service+environment at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shiftgate.errors import UsageError
+
+Event = dict[str, Any]
+
+
+def runs_dir(reports: Path) -> Path:
+    return reports / "runs"
+
+
+class Journal:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / "journal.jsonl"
+
+    @property
+    def run_id(self) -> str:
+        return self.folder.name
+
+    def append(self, event: str, **fields: Any) -> Event:
+        entry: Event = {"ts": round(time.time(), 3), "run": self.run_id, "event": event, **fields}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, default=str) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return entry
+
+    def events(self) -> list[Event]:
+        if not self.path.exists():
+            return []
+        events = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line cut by a crash mid-write: what came before stands
+        return events
+
+
+@dataclass
+class RunState:
+    """What a journal says about its run, replayed from the events."""
+
+    run_id: str
+    started: Event
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def candidate(self) -> str:
+        return str(self.started["candidate"])
+
+    @property
+    def candidate_color(self) -> str:
+        return str(self.started["candidate_color"])
+
+    @property
+    def stable_color(self) -> str:
+        return str(self.started["stable_color"])
+
+    @property
+    def finished(self) -> Event | None:
+        return next((e for e in reversed(self.events) if e["event"] == "run_finished"), None)
+
+    def last(self, *kinds: str) -> Event | None:
+        return next((e for e in reversed(self.events) if e["event"] in kinds), None)
+
+    @property
+    def completed_stages(self) -> list[str]:
+        """Stages whose action is done (or had none)."""
+        return [e["stage"] for e in self.events if e["event"] == "stage_done"]
+
+    @property
+    def traffic_moved(self) -> bool:
+        """Whether a traffic action was ever *started*: after a crash mid-shift, the weights
+        may have moved even though the journal has no ``action_done``."""
+        return any(e["event"] == "action_started" and e.get("moves_traffic") for e in self.events)
+
+    @property
+    def rolling_back(self) -> bool:
+        return self.last("rollback_started") is not None and self.last("rollback_done") is None
+
+    @property
+    def deployed_at(self) -> float | None:
+        event = next(
+            (e for e in self.events if e["event"] == "action_started" and e["action"] == "deploy"),
+            None,
+        )
+        return float(event["ts"]) if event else None
+
+
+def read_run(folder: Path) -> RunState | None:
+    events = Journal(folder).events()
+    if not events or events[0]["event"] != "run_started":
+        return None
+    return RunState(run_id=folder.name, started=events[0], events=events)
+
+
+class Pointer:
+    """``<service>.<env>.current``: the unfinished run of a service in an environment."""
+
+    def __init__(self, reports: Path, service: str, env: str) -> None:
+        self.path = runs_dir(reports) / f"{service}.{env}.current"
+        self.last_path = runs_dir(reports) / f"{service}.{env}.last"
+
+    def current(self) -> str | None:
+        return self.path.read_text().strip() if self.path.exists() else None
+
+    def last(self) -> str | None:
+        return self.last_path.read_text().strip() if self.last_path.exists() else None
+
+    def set(self, run_id: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.path, run_id)
+
+    def clear(self, run_id: str) -> None:
+        _write_atomic(self.last_path, run_id)
+        self.path.unlink(missing_ok=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+@contextlib.contextmanager
+def run_lock(reports: Path, service: str, env: str) -> Iterator[None]:
+    """Only one process acts on a service+environment; a second one is told who holds it."""
+    path = runs_dir(reports) / f"{service}.{env}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise UsageError(
+                f"another shiftgate run acts on {service} in {env} ({holder}); nothing was changed "
+                "— wait for it, or see `shiftgate status`"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the flock

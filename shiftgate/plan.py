@@ -1,0 +1,97 @@
+"""Deployment plans (``plans/*.yaml``): ordered stages, each a gate then an action.
+
+Actions: ``deploy`` (the candidate to the idle color), ``shift`` (``weight`` % of traffic to
+the candidate), ``promote`` (all traffic to the candidate), ``none`` (the gate alone).
+``rollback`` and ``undo`` are not plan steps: the runner takes them by itself when a gate
+fails after traffic moved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shiftgate.errors import ConfigError
+from shiftgate.paths import project_root
+
+Action = Literal["deploy", "shift", "promote", "none"]
+TRAFFIC_ACTIONS: frozenset[str] = frozenset({"shift", "promote"})
+
+
+class Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    gate: str = Field(description="gates/<gate>.yaml must pass before the action.")
+    action: Action
+    weight: int | None = Field(None, ge=1, le=99, description="Candidate's share (shift).")
+
+    @model_validator(mode="after")
+    def _weight_for_shift(self) -> Stage:
+        if (self.action == "shift") != (self.weight is not None):
+            raise ValueError("a shift stage needs a weight (1-99), and only a shift stage has one")
+        return self
+
+    @property
+    def moves_traffic(self) -> bool:
+        return self.action in TRAFFIC_ACTIONS
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    keep_warm_s: float = Field(
+        900, ge=0, description="How long the old color stays ready for an instant rollback."
+    )
+    stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> Plan:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names repeat: {names}")
+        actions = [s.action for s in self.stages]
+        if actions.count("deploy") != 1 or actions[0] != "deploy":
+            raise ValueError("the first stage must deploy the candidate, and only the first")
+        if "promote" in actions and actions.index("promote") < max(
+            (i for i, a in enumerate(actions) if a == "shift"), default=-1
+        ):
+            raise ValueError("no shift may come after promote")
+        return self
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        known = ", ".join(s.name for s in self.stages)
+        raise ConfigError(f"plan {self.name}", name, f"no such stage (stages: {known})")
+
+    def index(self, name: str) -> int:
+        return self.stages.index(self.stage(name))
+
+
+def plan_file(name_or_path: str) -> Path:
+    if name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path:
+        return Path(name_or_path)
+    return project_root() / "plans" / f"{name_or_path}.yaml"
+
+
+def load_plan(name_or_path: str = "blue-green") -> Plan:
+    path = plan_file(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), None, "no such plan") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), None, f"invalid YAML: {exc}") from None
+    try:
+        return Plan.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or None
+        raise ConfigError(str(path), key, str(first["msg"])) from None
