@@ -1,0 +1,23 @@
+"""Monitor Deployment: the candidate's logs since the deploy hold no error."""
+
+from __future__ import annotations
+
+import pytest
+
+from shiftgate.analysis import rollout
+from shiftgate.analysis.rollout import Candidate
+from shiftgate.config import Environment
+from shiftgate.platforms.base import Platform
+
+pytestmark = pytest.mark.checklist("Enhance Deployment Monitoring Protocols")
+
+
+def test_no_errors_in_logs_since_deploy(
+    environment: Environment, platform: Platform, candidate: Candidate, expect
+) -> None:
+    """Monitor Deployment: check for errors in logs (`kubectl logs`) since the deploy."""
+    lines = platform.logs(candidate.color, candidate.since)
+    expect(rollout.logs_clean(
+        lines, environment.rollout.log_error_patterns, candidate.since,
+        source=candidate.source, since_note=candidate.since_note,
+    ))
