@@ -23,13 +23,9 @@ sandbox-up: venv system
 sandbox-down: venv
 	$(SHIFTGATE) sandbox down
 
-# The runbook's story on the sandbox, with the gates that exist so far.
+# The runbook's story on the sandbox: blocked, remediated, promoted, rolled back.
 demo: sandbox-up
-	$(SHIFTGATE) sandbox reset
-	$(SHIFTGATE) sandbox status
-	@echo "== preflight gate on the incident state (v2.5.0): expected to block =="
-	-$(SHIFTGATE) gate preflight --env sandbox --candidate 2.5.0
-	@echo "reports: reports/allure-results, reports/junit"
+	$(PY) sandbox/demo.py
 
 test: venv system lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -24,6 +24,13 @@ from shiftgate.plan import Plan, Stage
 from shiftgate.platforms.base import Platform, PlatformError
 from shiftgate.routers.base import Router, RouterError, Weights, live_color
 
+
+class RollbackFailed(ShiftgateError):
+    """Traffic could not be moved back: the release failed, and a person must act now."""
+
+    exit_code = ExitCode.FAILED
+
+
 GateRunner = Callable[[str, Sequence[str], Path], int]
 """Runs gate ``name`` with extra pytest arguments, output to a log file; returns the exit code."""
 
@@ -220,21 +227,23 @@ class Runner:
             held = self.ctx.router.set_weights({stable: 100, candidate: 0})
         except (RouterError, SourceUnavailable) as exc:
             self._log(journal, "rollback_failed", error=str(exc))
-            raise ShiftgateError(
+            raise RollbackFailed(
                 f"ROLLBACK FAILED, traffic may still reach {candidate}: {exc}; "
                 "run `shiftgate rollback` again (the run stays unfinished)"
             ) from None
         restored_s = time.monotonic() - began
         self._log(journal, "traffic_restored", weights_after=held, restored_s=round(restored_s, 3))
-        if self.ctx.platform.versions().get(candidate) == state.candidate:
-            try:
+        try:
+            # Undo only a color that runs the candidate: after a failed deploy there may be
+            # nothing to undo, and undoing twice would go back one version too far.
+            if self.ctx.platform.versions().get(candidate) == state.candidate:
                 self.ctx.platform.undo(candidate)
                 status = self.ctx.platform.wait_rollout(candidate, self.env.rollout.timeout_s)
                 self._log(journal, "undo_done", color=candidate, complete=status.complete,
                           versions=self.ctx.platform.versions())
-            except (PlatformError, SourceUnavailable) as exc:
-                # Users are safe on the stable color already; the idle one needs a hand.
-                self._log(journal, "undo_failed", color=candidate, error=str(exc))
+        except (PlatformError, SourceUnavailable) as exc:
+            # Users are safe on the stable color already; the idle one needs a hand.
+            self._log(journal, "undo_failed", color=candidate, error=str(exc))
         self._log(journal, "rollback_done", restored_s=round(restored_s, 3),
                   total_s=round(time.monotonic() - began, 3))
         self._finish(journal, "rolled_back", reason=reason)

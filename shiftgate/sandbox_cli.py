@@ -54,6 +54,9 @@ def add_sandbox_commands(commands: Any) -> None:
     remediate.add_argument(
         "--connections", action="store_true", help="raise max_connections to what the capacity check needs"
     )
+    remediate.add_argument(
+        "--candidate", help="size connections for this release (default: the environment's)"
+    )
     remediate.set_defaults(handler=_remediate)
 
 
@@ -91,7 +94,10 @@ def _remediate(args: argparse.Namespace) -> int:
     from shiftgate.sandbox.remediate import remediate
 
     both = not (args.index or args.connections)
-    done = remediate(index=args.index or both, connections=args.connections or both, say=_say)
+    done = remediate(
+        index=args.index or both, connections=args.connections or both, say=_say,
+        candidate=args.candidate,
+    )
     _say("remediated: " + ", ".join(f"{key} {value}" for key, value in done.items()))
     return ExitCode.OK
 

@@ -58,7 +58,8 @@ def up(folder: Path | None = None, say: Say = _quiet) -> dict[str, float]:
         timings["replicas"] = time.monotonic() - began
         _ensure(state, folder, "haproxy", lambda: haproxy.start(state, folder), say)
         _ensure(state, folder, exporter.NAME, lambda: exporter.start(state, folder), say)
-        _ensure(state, folder, "prometheus", lambda: prometheus.start(state, folder), say)
+        if not _ensure(state, folder, "prometheus", lambda: prometheus.start(state, folder), say):
+            prometheus.reload(state.processes["prometheus"])  # rule files may have changed
         _wait_http(f"{state.url(state.ports.prometheus)}/-/ready", "Prometheus")
         _wait_http(f"{state.url(state.ports.router)}/readyz", "the router")
         if state.traffic:
@@ -234,13 +235,15 @@ def _require(folder: Path) -> st.SandboxState:
 
 def _ensure(
     state: st.SandboxState, folder: Path, name: str, start: Callable[[], st.ProcessRecord], say: Say
-) -> None:
+) -> bool:
+    """Start ``name`` unless it runs; True when it was started now."""
     record = state.processes.get(name)
     if record is not None and processes.is_running(record):
-        return
+        return False
     say(f"starting {name}")
     state.processes[name] = start()
     st.save(folder, state)
+    return True
 
 
 def _start_replicas(state: st.SandboxState, folder: Path, say: Say) -> None:

@@ -11,6 +11,7 @@ both (``SandboxPostgres.restore_incident``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -18,9 +19,11 @@ from pathlib import Path
 
 from shiftgate.analysis.connections import required_max_connections
 from shiftgate.config_loader import load_environment
-from shiftgate.errors import UsageError
+from shiftgate.errors import SandboxError, UsageError
 from shiftgate.probes.postgres import PostgresProbe
+from shiftgate.routers.base import live_color
 from shiftgate.sandbox import state as st
+from shiftgate.sandbox.haproxy import AdminSocket
 from shiftgate.sandbox.postgres import SandboxPostgres
 
 INDEX_NAME = "recommendations_user_segment_score_idx"
@@ -49,8 +52,12 @@ def remediate(
     connections: bool = True,
     folder: Path | None = None,
     say: Say = _quiet,
+    candidate: str | None = None,
 ) -> dict[str, int | bool]:
-    """Apply the fixes asked for; returns what was done (for the CLI and tests)."""
+    """Apply the fixes asked for; returns what was done (for the CLI and tests).
+
+    Connections are sized for the release about to happen: the version live now as the
+    stable one, and ``candidate`` (default: the environment file's) on the idle color."""
     folder = folder or st.state_dir()
     done: dict[str, int | bool] = {}
     with st.locked(folder):
@@ -69,7 +76,7 @@ def remediate(
                 conn.execute("ANALYZE recommendations")
             done["index"] = True
         if connections:
-            target = _capacity_target(folder)
+            target = _capacity_target(folder, _release_overrides(state, folder, candidate))
             current = pg.max_connections()
             done["max_connections"] = max(current, target)
             if current >= target:
@@ -82,11 +89,19 @@ def remediate(
     return done
 
 
-def _capacity_target(folder: Path) -> int:
+def _release_overrides(state: st.SandboxState, folder: Path, candidate: str | None) -> list[str]:
+    weights = dict(state.weights)
+    with contextlib.suppress(OSError, SandboxError):  # the recorded weights when HAProxy is down
+        weights = dict(AdminSocket(state.haproxy_socket(folder)).weights())
+    overrides = [f"versions.stable={state.colors[live_color(weights)].version}"]
+    return overrides + ([f"versions.candidate={candidate}"] if candidate else [])
+
+
+def _capacity_target(folder: Path, overrides: list[str]) -> int:
     """The capacity check's required max_connections, from this sandbox's facts."""
     # This folder's exported variables win: remediate the sandbox we were pointed at.
     environ = {**os.environ, **st.exported_environ(folder)}
-    environment = load_environment("sandbox", environ=environ)
+    environment = load_environment("sandbox", environ=environ, overrides=overrides)
     probe = PostgresProbe.from_config(environment.database)
     try:
         settings = probe.settings()

@@ -74,5 +74,5 @@ def manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def platform_config(namespace: str, manifests: Path) -> KubernetesPlatformConfig:
     return KubernetesPlatformConfig(
-        kind="kubernetes", namespace=namespace, manifests=str(manifests), rollout_timeout_s=180
+        kind="kubernetes", namespace=namespace, manifests=str(manifests)
     )

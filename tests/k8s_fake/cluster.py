@@ -58,7 +58,6 @@ class FakeCluster:
             "namespace": self.namespace,
             "context": "fake",
             "manifests": str(DEPLOY_DIR),
-            "rollout_timeout_s": 30,
         }
         return KubernetesPlatform.model_validate(values | overrides)
 
