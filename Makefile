@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 SHIFTGATE := $(VENV)/bin/shiftgate
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint sandbox-up sandbox-down system venv clean
+.PHONY: demo test lint sandbox-up sandbox-down system venv clean report report-deps
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,10 +24,21 @@ sandbox-down: venv
 	$(SHIFTGATE) sandbox down
 
 # The runbook's story on the sandbox: blocked, remediated, promoted, rolled back.
-demo: sandbox-up
-	$(PY) sandbox/demo.py
+demo: sandbox-up report-deps
+	$(PY) sandbox/demo.py; status=$$?; $(SHIFTGATE) report; exit $$status
 
-test: venv system lint
+# Allure Report 3 (npm package `allure`, pinned by package-lock.json) into node_modules/.
+node_modules/.bin/allure: package.json package-lock.json
+	npm install --no-audit --no-fund
+	touch $@
+
+report-deps: node_modules/.bin/allure
+
+# The HTML report (reports/html, history in reports/history.jsonl) and reports/summary.md.
+report: venv report-deps
+	$(SHIFTGATE) report
+
+test: venv system lint report-deps
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 lint: venv

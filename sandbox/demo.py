@@ -101,7 +101,8 @@ def main() -> int:
     console.print(table)
     console.print(
         f"total {time.monotonic() - began:.0f} s; journals in reports/runs/, "
-        "Allure results in reports/allure-results/, JUnit in reports/junit/"
+        "Allure results in reports/allure-results/, JUnit in reports/junit/; "
+        "`shiftgate report` (run next by `make demo`) writes reports/html/ and reports/summary.md"
     )
     return 0 if all(s.code == s.expected for s in steps) else 1
 

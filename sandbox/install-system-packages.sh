@@ -11,6 +11,8 @@ command -v wrk >/dev/null || missing+=(wrk)
 # kubectl: tests run `kubectl apply --dry-run=client` on deploy/ (Debian's kubernetes-client).
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 command -v prometheus-postgres-exporter >/dev/null || missing+=(prometheus-postgres-exporter)
+# chromium: the HTML report's browser test (tests/e2e/test_report_browser.py).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -81,11 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     config.set_defaults(handler=_config)
 
     from shiftgate.loadtest_cli import add_loadtest_command
+    from shiftgate.report import add_report_command
     from shiftgate.runner_cli import add_runner_commands
     from shiftgate.sandbox_cli import add_sandbox_commands
 
     add_runner_commands(commands, with_env)
     add_loadtest_command(commands, with_env)
+    add_report_command(commands)
     add_sandbox_commands(commands)
     return parser
 

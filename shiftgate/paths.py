@@ -18,7 +18,9 @@ def project_root() -> Path:
 
 
 def reports_dir() -> Path:
-    return project_root() / "reports"
+    """``SHIFTGATE_REPORTS_DIR`` (tests keep their runs apart), else ``<project>/reports``."""
+    override = os.environ.get("SHIFTGATE_REPORTS_DIR")
+    return Path(override).resolve() if override else project_root() / "reports"
 
 
 def environment_file(name_or_path: str) -> Path:

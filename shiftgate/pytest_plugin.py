@@ -18,6 +18,8 @@ State lives in ``config.stash`` and ``item.stash``, never in module globals.
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,8 @@ import allure
 import pytest
 from allure_commons.types import LabelType, Severity
 
+from shiftgate import allure_conventions as conventions
+from shiftgate import steps
 from shiftgate.config import Environment
 from shiftgate.config_loader import load_environment
 from shiftgate.errors import ConfigError, SourceUnavailable
@@ -48,6 +52,8 @@ class _State:
     gate: GateDefinition | None = None
     environment: Environment | None = None
     fail_closed_notes: list[str] = field(default_factory=list)
+    session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # Allure: which run
+    started: float = field(default_factory=time.time)
 
 
 _STATE = pytest.StashKey[_State]()
@@ -91,6 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
     env_name = config.getoption("shiftgate_env") or os.environ.get("SHIFTGATE_ENV") or DEFAULT_ENV
     state = _State(env_name=env_name, overrides=overrides)
     config.stash[_STATE] = state
+    if _allure_dir(config):
+        steps.install(conventions.allure_step)  # a report step per probe call
 
     gate_name = config.getoption("shiftgate_gate")
     if not gate_name:
@@ -133,8 +141,9 @@ def expect(request: pytest.FixtureRequest) -> Expect:
         __tracebackhide__ = True
         request.node.stash[_FAULT] = None if verdict.passed else verdict.fault
         attach_evidence(verdict)
+        conventions.record_verdict(verdict)
         if not verdict.passed:
-            pytest.fail(verdict.message(), pytrace=False)
+            pytest.fail(conventions.tagged(verdict.fault, verdict.message()), pytrace=False)
 
     return check
 
@@ -157,6 +166,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if state.gate is not None or _area(item) is not None:
             _add_allure_labels(item, state.gate)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = item.config.stash[_STATE]
+    if _allure_dir(item.config) and (state.gate is not None or _area(item) is not None):
+        conventions.start_check(state.environment, state.session)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -210,6 +226,10 @@ def pytest_make_collect_report(
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash[_STATE]
+    results = _allure_dir(session.config)
+    if results:
+        gate = state.gate.name if state.gate else None
+        conventions.finish_session(Path(results), state.environment, gate, state.started)
     # Exit status 5 is pytest's own "zero tests selected"; also right under xdist, whose
     # controller collects nothing itself.
     if state.gate is not None and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
@@ -225,6 +245,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    steps.install(None)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for note in terminalreporter.config.stash[_STATE].fail_closed_notes:
         terminalreporter.write_line(note, red=True, bold=True)
@@ -238,6 +262,11 @@ def _environment(config: pytest.Config) -> Environment:
         except ConfigError as err:
             raise pytest.UsageError(str(err)) from None
     return state.environment
+
+
+def _allure_dir(config: pytest.Config) -> str | None:
+    value = config.getoption("allure_report_dir", None)  # allure-pytest's --alluredir
+    return str(value) if value else None
 
 
 def _relative(path: Path) -> str:
@@ -270,8 +299,12 @@ def _add_allure_labels(item: pytest.Item, gate: GateDefinition | None) -> None:
         labels.append((LabelType.STORY, str(checklist.args[0])))
     if item.get_closest_marker("critical"):
         labels.append((LabelType.SEVERITY, Severity.CRITICAL))
-    for label_type, value in labels:
-        mark = _allure_label(label_type, value)
+    marks = [_allure_label(label_type, value) for label_type, value in labels]
+    func = getattr(item, "obj", None)
+    if callable(func):  # title, description and runbook link
+        module_doc = getattr(getattr(item, "module", None), "__doc__", None)
+        marks += conventions.collection_marks(func, module_doc, area)
+    for mark in marks:
         # Without allure-pytest active, allure's decorators are no-op functions, not marks.
         if isinstance(mark, pytest.MarkDecorator):
             item.add_marker(mark)

@@ -10,6 +10,7 @@ Gates run as pytest subprocesses, so each leaves its Allure results and JUnit XM
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ class Runner:
         if versions[live] == candidate:
             raise UsageError(f"{candidate} already runs on the live color {live}: nothing to release")
         self._check_router_can_do_the_plan()
-        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{self.env.service.name}"
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{self.env.service.name}-{uuid.uuid4().hex[:4]}"
         journal = Journal(runs_dir(self.ctx.reports) / run_id)
         self.pointer.set(run_id)
         self._log(
@@ -234,13 +235,7 @@ class Runner:
         restored_s = time.monotonic() - began
         self._log(journal, "traffic_restored", weights_after=held, restored_s=round(restored_s, 3))
         try:
-            # Undo only a color that runs the candidate: after a failed deploy there may be
-            # nothing to undo, and undoing twice would go back one version too far.
-            if self.ctx.platform.versions().get(candidate) == state.candidate:
-                self.ctx.platform.undo(candidate)
-                status = self.ctx.platform.wait_rollout(candidate, self.env.rollout.timeout_s)
-                self._log(journal, "undo_done", color=candidate, complete=status.complete,
-                          versions=self.ctx.platform.versions())
+            self._undo(journal, state, candidate)
         except (PlatformError, SourceUnavailable) as exc:
             # Users are safe on the stable color already; the idle one needs a hand.
             self._log(journal, "undo_failed", color=candidate, error=str(exc))
@@ -248,6 +243,24 @@ class Runner:
                   total_s=round(time.monotonic() - began, 3))
         self._finish(journal, "rolled_back", reason=reason)
         return ExitCode.FAILED
+
+    def _undo(self, journal: Journal, state: RunState, color: Color) -> None:
+        """``rollout undo`` of the candidate's color, once: undo only a color that runs the
+        candidate (undoing twice would go back one version too far); a color left half-way
+        by an undo that a crash interrupted is rolled out to its version to the end."""
+        platform, timeout = self.ctx.platform, self.env.rollout.timeout_s
+        if platform.versions().get(color) == state.candidate:
+            platform.undo(color)
+        elif not platform.rollout_status(color).complete:
+            wanted = platform.versions().get(color)
+            if wanted is None:
+                return
+            platform.deploy(color, wanted)
+        else:
+            return
+        status = platform.wait_rollout(color, timeout)
+        self._log(journal, "undo_done", color=color, complete=status.complete,
+                  versions=platform.versions())
 
     def _warm_last_run(self) -> RunState:
         """A promoted run whose old color is still warm can be rolled back at once."""

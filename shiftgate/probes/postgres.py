@@ -42,6 +42,7 @@ from shiftgate.probes.postgres_facts import (
     TableStats,
 )
 from shiftgate.redact import redact
+from shiftgate.steps import step
 
 Row = dict[str, Any]
 _PREPARED = "shiftgate_generic_plan"
@@ -223,11 +224,12 @@ class PostgresProbe:
         return self._conn
 
     def _run(self, text: str, params: Mapping[str, Any] | None = None) -> QueryRecord:
-        conn = self._connection()
-        try:
-            rows = conn.execute(text, params).fetchall()
-        except psycopg.Error as exc:
-            raise self._unavailable(exc) from None
+        with step(f"PostgreSQL {self.source}: {text}"):  # one report step per statement
+            conn = self._connection()
+            try:
+                rows = conn.execute(text, params).fetchall()
+            except psycopg.Error as exc:
+                raise self._unavailable(exc) from None
         return QueryRecord(sql=text, params=dict(params) if params else None, rows=rows)
 
     def _unavailable(self, exc: psycopg.Error) -> SourceUnavailable:

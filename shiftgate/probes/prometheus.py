@@ -18,6 +18,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from shiftgate.config import PrometheusConfig
 from shiftgate.errors import SourceUnavailable
+from shiftgate.steps import step
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,11 @@ class PrometheusProbe:
         return body.get("data")
 
     def _get_json(self, url: str, params: dict[str, Any], source: str) -> dict[str, Any]:
+        # One report step per API call, retries included, titled with the query it sent.
+        with step(f"{source}: GET {url.split('://', 1)[-1].partition('/')[2]} {_params(params)}"):
+            return self._get_json_retrying(url, params, source)
+
+    def _get_json_retrying(self, url: str, params: dict[str, Any], source: str) -> dict[str, Any]:
         retrying = Retrying(
             retry=retry_if_exception_type(_Transient),
             stop=stop_after_attempt(self.settings.retries),
@@ -166,6 +172,10 @@ class PrometheusProbe:
         if response.status_code >= 400 and body.get("status") != "error":
             raise SourceUnavailable(source, f"/{path}: HTTP {response.status_code}: {response.text[:200]}")
         return body
+
+
+def _params(params: dict[str, Any]) -> str:
+    return " ".join(f"{key}={value}" for key, value in params.items())
 
 
 def _short(exc: Exception) -> str:

@@ -12,6 +12,7 @@ both (``SandboxPostgres.restore_incident``).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ _INVALID_LEFTOVER = (
 )
 
 SAMPLES = 15
+MARGIN = 2
 SAMPLE_INTERVAL_S = 0.1
 
 Say = Callable[[str], None]
@@ -76,7 +78,10 @@ def remediate(
                 conn.execute("ANALYZE recommendations")
             done["index"] = True
         if connections:
-            target = _capacity_target(folder, _release_overrides(state, folder, candidate))
+            asked = _capacity_target(folder, _release_overrides(state, folder, candidate))
+            # As a DBA would: round up to the next ten with room to spare, since the other
+            # clients the check counts (exporter scrapes, admin sessions) come and go.
+            target = math.ceil((asked + MARGIN) / 10) * 10
             current = pg.max_connections()
             done["max_connections"] = max(current, target)
             if current >= target:

@@ -1,4 +1,4 @@
-"""Integration fixtures: one real sandbox per test session, in its own state folder.
+"""Integration and end-to-end fixtures: one real sandbox per test session, in its own folder.
 
 The folder (``.sandbox-test/`` by default, ``SHIFTGATE_TEST_SANDBOX_DIR`` to move it) is not
 the user's ``.sandbox/``, so running the tests never disturbs a sandbox someone is using;
