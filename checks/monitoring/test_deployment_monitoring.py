@@ -20,6 +20,7 @@ pytestmark = pytest.mark.checklist("Enhance Deployment Monitoring Protocols")
 def test_slo_series_have_data_for_live_color(
     prometheus: PrometheusProbe, environment: Environment, expect: Expect
 ) -> None:
+    """Deployment monitoring: error ratio and p95 per color return data for the live color."""
     cfg = environment.monitoring
     requests = prometheus.query(cfg.requests_rate_query)
     series = {q: prometheus.query(q) for q in (cfg.error_ratio_query, cfg.latency_p95_query)}
@@ -27,6 +28,7 @@ def test_slo_series_have_data_for_live_color(
 
 
 def test_both_colors_scraped(prometheus: PrometheusProbe, environment: Environment, expect: Expect) -> None:
+    """Deployment monitoring: both colors' scrape targets are up."""
     targets = prometheus.targets()
     expect(deploy_monitoring.targets_up(targets, environment.monitoring.color_label, prometheus.source))
 
@@ -34,10 +36,12 @@ def test_both_colors_scraped(prometheus: PrometheusProbe, environment: Environme
 def test_slo_alerts_no_laxer_than_rollback_criteria(
     prometheus: PrometheusProbe, environment: Environment, expect: Expect
 ) -> None:
+    """Error-ratio and latency alerts are no laxer than the rollback criteria (5 %, 300 ms)."""
     loaded = Rules.loaded(prometheus)
     expect(deploy_monitoring.slo_alerts(loaded, environment.monitoring, environment.slo))
 
 
 def test_rule_files_pass_promtool_check(rule_files: list[Path], expect: Expect) -> None:
+    """The team's rule files pass `promtool check rules`."""
     run = promtool.check_rules(rule_files) if rule_files else promtool.PromtoolRun([], 1, "")
     expect(deploy_monitoring.rules_valid(run, rule_files))

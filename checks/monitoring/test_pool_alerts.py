@@ -22,6 +22,7 @@ pytestmark = pytest.mark.checklist("Set Up Alerts for Connection Pool Utilizatio
 def test_pool_alert_loaded_and_healthy(
     prometheus: PrometheusProbe, rule_files: list[Path], environment: Environment, expect: Expect
 ) -> None:
+    """Pool utilization alerts are loaded by Prometheus and healthy (no lastError)."""
     loaded = Rules.loaded(prometheus)
     expect(pool_alerts.alerts_loaded(loaded, Rules.on_disk(rule_files), environment.monitoring))
 
@@ -29,16 +30,19 @@ def test_pool_alert_loaded_and_healthy(
 def test_pool_alert_threshold_for_and_labels(
     prometheus: PrometheusProbe, environment: Environment, expect: Expect
 ) -> None:
+    """Pool alerts are strict enough: threshold ≤ 0.8, `for` short, severity and runbook set."""
     expect(pool_alerts.alerts_strict(Rules.loaded(prometheus), environment.monitoring))
 
 
 def test_pool_alert_would_fire(rule_files: list[Path], environment: Environment, expect: Expect) -> None:
+    """Pool alerts would fire: promtool unit tests with saturated and normal pools."""
     expect(pool_alerts.alerts_would_fire(Rules.on_disk(rule_files), rule_files, environment.monitoring))
 
 
 def test_pool_alert_can_fire_here(
     prometheus: PrometheusProbe, environment: Environment, expect: Expect
 ) -> None:
+    """Pool alerts can fire here: every series they read exists now, for both colors."""
     start, end = pool_alerts.series_window()
 
     def lookup(selector: str) -> list[dict[str, str]]:
@@ -48,6 +52,7 @@ def test_pool_alert_can_fire_here(
 
 
 def test_pool_alert_routed(prometheus: PrometheusProbe, environment: Environment, expect: Expect) -> None:
+    """Pool alerts reach a receiver: Alertmanager routes their severity."""
     if not environment.prometheus.alertmanager_url:
         pytest.skip("no prometheus.alertmanager_url configured: routes are not checked here")
     loaded = Rules.loaded(prometheus)
