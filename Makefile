@@ -44,6 +44,7 @@ test: venv system lint report-deps
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 clean: sandbox-down
 	rm -rf .sandbox .sandbox-test reports/allure-results reports/junit

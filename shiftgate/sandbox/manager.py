@@ -62,6 +62,7 @@ def up(folder: Path | None = None, say: Say = _quiet) -> dict[str, float]:
             prometheus.reload(state.processes["prometheus"])  # rule files may have changed
         _wait_http(f"{state.url(state.ports.prometheus)}/-/ready", "Prometheus")
         _wait_http(f"{state.url(state.ports.router)}/readyz", "the router")
+        _wait_scraped(state)
         if state.traffic:
             _ensure(state, folder, traffic.NAME, lambda: traffic.start(state, folder), say)
     return timings
@@ -313,6 +314,21 @@ def _move_taken_ports(state: st.SandboxState) -> None:
         record = state.processes.get(name)
         if (record is None or not processes.is_running(record)) and not st.port_is_free(port):
             ports.replicas[name] = st.free_port()
+
+
+@retry(
+    retry=retry_if_exception_type((requests.RequestException, SandboxError, KeyError)),
+    stop=stop_after_delay(30),
+    wait=wait_fixed(0.5),
+    reraise=True,
+)
+def _wait_scraped(state: st.SandboxState) -> None:
+    """Up means observed: every scrape target of Prometheus has been scraped and is up."""
+    url = f"{state.url(state.ports.prometheus)}/api/v1/targets"
+    targets = requests.get(url, params={"state": "active"}, timeout=2).json()["data"]["activeTargets"]
+    down = [t["labels"].get("job", "?") for t in targets if t.get("health") != "up"]
+    if not targets or down:
+        raise SandboxError(f"Prometheus targets not up yet: {down or 'none discovered'}")
 
 
 @retry(

@@ -7,15 +7,18 @@ matches, so a pid the kernel reused for someone else's process is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import psutil
 
+from shiftgate.errors import SandboxError
 from shiftgate.sandbox.state import ProcessRecord
 
 _STOP_GRACE_S = 10.0
@@ -66,15 +69,31 @@ def is_running(record: ProcessRecord) -> bool:
 
 
 def stop(record: ProcessRecord, *, grace_s: float = _STOP_GRACE_S) -> None:
+    """SIGTERM, then SIGKILL after ``grace_s``. A process another command started is not
+    our child: once it exits it stays a zombie until its parent reaps it, so "gone" means
+    exited or zombie, and we poll instead of ``wait()``."""
     proc = find(record)
     if proc is None:
         return
     proc.terminate()
-    try:
-        proc.wait(timeout=grace_s)
-    except psutil.TimeoutExpired:
+    if not _gone_within(proc, grace_s):
         proc.kill()
-        proc.wait(timeout=grace_s)
+        if not _gone_within(proc, grace_s):
+            raise SandboxError(f"process {record.pid} ({record.command[0]}) survived SIGKILL")
+
+
+def _gone_within(proc: psutil.Process, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                with contextlib.suppress(psutil.TimeoutExpired, psutil.NoSuchProcess):
+                    proc.wait(timeout=0)  # reaps it when it is our child
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def send_signal(record: ProcessRecord, signum: signal.Signals) -> bool:

@@ -36,7 +36,7 @@ def assert_consistent(release: Release, outcome: str) -> None:
 
 def test_kill_during_deploy_then_rollback(release: Release) -> None:
     proc = release.start("run", "--candidate", "2.5.0", "--plain")
-    release.kill_when(proc, "action_started", stage="preflight", delay_s=1.0)
+    release.kill_when(proc, "action_started", stage="preflight", delay_s=0.3)
     status = release.status()
     assert status["run"] is not None and status["run"]["last_event"] == "action_started"
     refused = release.run("run", "--candidate", "2.5.0", "--plain")
