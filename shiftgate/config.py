@@ -165,6 +165,13 @@ class DatabaseConfig(Strict):
         self._dsn = SecretStr(value)
 
 
+class OperatorRules(Strict):
+    """Where the team's PrometheusRule objects live, when the Prometheus Operator loads them."""
+
+    namespace: str
+    label_selector: str | None = Field(None, description="e.g. release=prometheus; None: all.")
+
+
 class PrometheusConfig(Strict):
     url: str = Field(description="Prometheus base URL, e.g. http://prometheus:9090.")
     scrape_interval_s: float = Field(15, gt=0, description="Scrape interval of the service.")
@@ -174,6 +181,9 @@ class PrometheusConfig(Strict):
         default_factory=list, description="The team's rule files on disk (globs allowed)."
     )
     alertmanager_url: str | None = Field(None, description="Alertmanager, to check routes.")
+    operator_rules: OperatorRules | None = Field(
+        None, description="Also read PrometheusRule objects (Prometheus Operator) from the cluster."
+    )
 
 
 class PoolAlertSpec(Strict):

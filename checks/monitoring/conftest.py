@@ -22,6 +22,17 @@ def prometheus(environment: Environment) -> PrometheusProbe:
 
 
 @pytest.fixture
-def rule_files(environment: Environment) -> list[Path]:
-    """The team's rule files on disk (prometheus.rule_files, globs from the project root)."""
-    return rule_paths(environment.prometheus.rule_files, project_root())
+def rule_files(environment: Environment, tmp_path: Path) -> list[Path]:
+    """The team's rule files on disk (prometheus.rule_files, globs from the project root),
+    and its PrometheusRule objects when the Prometheus Operator loads them
+    (prometheus.operator_rules): an unreachable cluster fails the check with its reason."""
+    paths = rule_paths(environment.prometheus.rule_files, project_root())
+    operator = environment.prometheus.operator_rules
+    if operator is not None:
+        from shiftgate.platforms.kubernetes_rules import write_rule_file
+
+        platform = environment.platform
+        context = platform.context if platform.kind == "kubernetes" else None
+        in_cluster = platform.kind == "kubernetes" and platform.in_cluster
+        paths.append(write_rule_file(operator, tmp_path, context, in_cluster))
+    return paths

@@ -9,10 +9,13 @@ a Role without ``list prometheusrules.monitoring.coreos.com``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes import client
 
+from shiftgate.config import OperatorRules
 from shiftgate.errors import SourceUnavailable
 from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, KubeCalls, Resource, make_api_client
 
@@ -64,3 +67,15 @@ def prometheus_rule_groups(
     """All groups of all PrometheusRules in ``namespace``, as one rule file's ``groups``."""
     rules = read_prometheus_rules(namespace, api_client, label_selector=label_selector, timeout=timeout)
     return [group for groups in rules.values() for group in groups]
+
+
+def write_rule_file(
+    config: OperatorRules, folder: Path, context: str | None = None, in_cluster: bool = False
+) -> Path:
+    """The cluster's PrometheusRule groups as one rule file, for promtool and the checks."""
+    groups = prometheus_rule_groups(
+        config.namespace, make_api_client(context, in_cluster), label_selector=config.label_selector
+    )
+    path = folder / f"prometheusrules-{config.namespace}.yml"
+    path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False), encoding="utf-8")
+    return path
