@@ -34,7 +34,8 @@ from shiftgate.routers.factory import router_for
 from shiftgate.sandbox.state import free_port
 
 LOCUSTFILE = project_root() / "loadtests" / "recommendations.py"
-_GRACE_S = 60.0  # start-up and shutdown beyond the profile's own duration
+_GRACE_S = 60.0
+SKIP_PATCH = "LOCUST_SKIP_MONKEY_PATCH"  # start-up and shutdown beyond the profile's own duration
 
 
 class LoadTestError(ShiftgateError):
@@ -88,7 +89,7 @@ def _locustfile() -> ModuleType:
 
 
 def _run_in_process(profile: LoadProfile, url: str, prefix: Path) -> None:
-    os.environ.setdefault("LOCUST_SKIP_MONKEY_PATCH", "1")
+    os.environ.setdefault(SKIP_PATCH, "1")
     import gevent
     from locust.env import Environment
     from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
@@ -117,6 +118,9 @@ def _run_distributed(
 ) -> None:
     port = free_port()
     env = {**os.environ, "SHIFTGATE_LOAD_PROFILE": str(profile_path.resolve())}
+    # An in-process run earlier in this process set it; Locust's own processes need gevent's
+    # monkey-patching (the master would hang without it).
+    env.pop(SKIP_PATCH, None)
     locust = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
     log = (prefix.parent / "locust-master.log").open("wb")
     master = subprocess.Popen(

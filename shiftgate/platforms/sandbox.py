@@ -38,7 +38,7 @@ class SandboxPlatform:
     name = "sandbox"
 
     def __init__(self, folder: Path | None = None, poll_s: float = 0.5) -> None:
-        self.folder = folder or st.state_dir()
+        self.folder = (folder or st.state_dir()).resolve()
         self.poll_s = poll_s
 
     @property

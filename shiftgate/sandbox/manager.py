@@ -33,7 +33,7 @@ def _quiet(_: str) -> None:
 
 def up(folder: Path | None = None, say: Say = _quiet) -> dict[str, float]:
     """Bring every component up; returns timings (seconds) of the slow steps."""
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     timings: dict[str, float] = {}
     with st.locked(folder):
         state = st.load(folder)
@@ -70,7 +70,7 @@ def up(folder: Path | None = None, say: Say = _quiet) -> dict[str, float]:
 
 def set_traffic(enabled: bool, folder: Path | None = None, say: Say = _quiet) -> None:
     """Start or stop the users' background load (and remember it across up/down)."""
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     with st.locked(folder):
         state = _require(folder)
         state.traffic = enabled
@@ -85,7 +85,7 @@ def set_traffic(enabled: bool, folder: Path | None = None, say: Say = _quiet) ->
 
 
 def down(folder: Path | None = None, say: Say = _quiet) -> None:
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     with st.locked(folder):
         state = st.load(folder)
         if state is None:
@@ -107,7 +107,7 @@ def down(folder: Path | None = None, say: Say = _quiet) -> None:
 
 def reset(folder: Path | None = None, say: Say = _quiet) -> None:
     """The incident state: stable on both colors, green live, no index, low max_connections."""
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     up(folder, say)
     with st.locked(folder):
         state = _require(folder)
@@ -129,7 +129,7 @@ def deploy(
 ) -> None:
     """Replace one color's replicas with ``version``, one at a time; ``faults`` overrides the
     version's fault injection (``fail_ratio``, ``fail_after_s``) for drills and tests."""
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     service.behaviour(version, faults)  # a bad version or fault fails before anything moves
     with st.locked(folder):
         state = _require(folder)
@@ -137,7 +137,7 @@ def deploy(
 
 
 def set_weights(weights: dict[Color, int], folder: Path | None = None, *, _locked: bool = False) -> None:
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     for color, weight in weights.items():
         if not 0 <= weight <= 100:
             raise UsageError(f"weight of {color} must be 0-100, got {weight}")
@@ -157,14 +157,14 @@ def set_weights(weights: dict[Color, int], folder: Path | None = None, *, _locke
 
 def reload(folder: Path | None = None) -> bool:
     """Prometheus re-reads its rule files (SIGHUP)."""
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     state = _require(folder)
     record = state.processes.get("prometheus")
     return record is not None and prometheus.reload(record)
 
 
 def status(folder: Path | None = None) -> dict[str, Any]:
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     state = st.load(folder)
     if state is None:
         return {"running": False, "initialised": False}

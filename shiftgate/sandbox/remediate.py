@@ -60,7 +60,7 @@ def remediate(
 
     Connections are sized for the release about to happen: the version live now as the
     stable one, and ``candidate`` (default: the environment file's) on the idle color."""
-    folder = folder or st.state_dir()
+    folder = (folder or st.state_dir()).resolve()
     done: dict[str, int | bool] = {}
     with st.locked(folder):
         state = st.load(folder)

@@ -27,6 +27,7 @@ def target_rps() -> float:
 
 def start(state: SandboxState, folder: Path) -> ProcessRecord:
     env = {**os.environ, "SHIFTGATE_LOAD_PROFILE": str(PROFILE)}
+    env.pop("LOCUST_SKIP_MONKEY_PATCH", None)  # set by in-process load tests; Locust needs it off
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--host", state.url(state.ports.router), "--loglevel", "WARNING", "--only-summary",
