@@ -91,8 +91,14 @@ class LiveView:
         except (OSError, IndexError, json.JSONDecodeError):
             return ""
         values = figures.get("values", figures)
-        shown = ", ".join(f"{k} {v}" for k, v in values.items() if not isinstance(v, (dict, list)))
-        return f"analysis: {shown}"
+        shown = ", ".join(
+            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in values.items()
+            if not isinstance(v, (dict, list))
+        )
+        failures = figures.get("failures") or {}
+        alarm = f"; FAILING: {', '.join(f'{k} {v}' for k, v in failures.items())}" if failures else ""
+        return f"analysis at {figures.get('elapsed_s', '?')} s: {shown}{alarm}"
 
     def __rich__(self) -> Group:
         table = Table("stage", "gate", "verdict", "action", title=self.header or self.plan.name)
