@@ -173,6 +173,11 @@ def _config_error(exc: ValidationError, file_source: str, sources: Mapping[Key, 
             if key[:depth] in sources:
                 origin = sources[key[:depth]]
                 break
+        else:
+            # A whole-section rule (versions: candidate not in specs) broken by an override
+            # of one of its keys: that override is where the bad value came from.
+            inside = [src for k, src in sources.items() if k[: len(key)] == key and key]
+            origin = inside[-1] if inside else file_source
         lines.append((origin, ".".join(key) or "(top level)", _describe(error)))
     origin, key_text, problem = lines[0]
     if len(lines) > 1:
@@ -197,6 +202,6 @@ def _describe(error: Any) -> str:
     if kind == "missing":
         return "missing required key"
     message = str(error.get("msg", "invalid value"))
-    if "input" in error and kind not in {"model_type", "dict_type"}:
+    if "input" in error and not isinstance(error["input"], (dict, list)):
         message += f" (got {error['input']!r})"
     return message

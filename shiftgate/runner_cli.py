@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 
 from shiftgate.config_loader import load_environment
 from shiftgate.errors import ExitCode, SourceUnavailable
@@ -138,7 +139,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     for stage in plan.stages:
         checks = ", ".join(c.path for c in load_gate(stage.gate).checks) or "NO CHECKS (fails closed)"
         action = f"{stage.action} {stage.weight}%" if stage.weight else stage.action
-        out.print(f"  {stage.name}: gate {stage.gate} [{checks}] → {action}")
+        out.print(escape(f"  {stage.name}: gate {stage.gate} [{checks}] → {action}"))
     out.print("dry run: nothing was changed")
     return ExitCode.OK
 

@@ -170,3 +170,12 @@ def test_production_example_is_valid() -> None:
     assert env.platform.kind == "kubernetes"
     assert env.router.kind == "gateway-api"
     assert env.versions.candidate_spec.pool.peak_connections == 8 * 2 * 25
+
+
+def test_unknown_candidate_from_the_command_line_names_the_flag() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_environment("sandbox", environ=ENV, overrides=["versions.candidate=9.9.9"])
+    message = str(caught.value)
+    assert message.startswith("command line --set versions.candidate=9.9.9: versions:")
+    assert "9.9.9' has no entry in specs (known: 2.4.3, 2.5.0, 2.5.1)" in message
+    assert "got {" not in message  # no dump of the whole section
