@@ -27,6 +27,7 @@ from shiftgate.config import Environment
 from shiftgate.errors import ConfigError
 from shiftgate.paths import environment_file
 from shiftgate.sandbox.state import exported_environ
+from shiftgate.yaml_files import describe, read_mapping
 
 OVERRIDE_PREFIX = "SHIFTGATE_"
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -81,23 +82,10 @@ def available_environments(folder: Path) -> list[str]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        known = ", ".join(available_environments(path.parent)) or "none"
-        raise ConfigError(str(path), None, f"no such environment file (known: {known})") from None
-    except OSError as exc:
-        raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), where, f"invalid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(str(path), None, "the file must hold a mapping of sections")
-    return data
+    known = ", ".join(available_environments(path.parent)) or "none"
+    return read_mapping(
+        path, missing=f"no such environment file (known: {known})", shape="a mapping of sections"
+    )
 
 
 def _interpolate(value: Any, env: Mapping[str, str], source: str, key: Key) -> Any:
@@ -178,7 +166,7 @@ def _config_error(exc: ValidationError, file_source: str, sources: Mapping[Key, 
             # of one of its keys: that override is where the bad value came from.
             inside = [src for k, src in sources.items() if k[: len(key)] == key and key]
             origin = inside[-1] if inside else file_source
-        lines.append((origin, ".".join(key) or "(top level)", _describe(error)))
+        lines.append((origin, ".".join(key) or "(top level)", describe(error)))
     origin, key_text, problem = lines[0]
     if len(lines) > 1:
         rest = "; ".join(f"{o}: {k}: {p}" for o, k, p in lines[1:])
@@ -193,15 +181,3 @@ def _clean_loc(loc: tuple[int | str, ...]) -> Key:
             continue
         parts.append(str(part))
     return tuple(parts)
-
-
-def _describe(error: Any) -> str:
-    kind = error.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "missing required key"
-    message = str(error.get("msg", "invalid value"))
-    if "input" in error and not isinstance(error["input"], (dict, list)):
-        message += f" (got {error['input']!r})"
-    return message

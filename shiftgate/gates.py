@@ -14,13 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shiftgate.errors import ConfigError
 from shiftgate.paths import project_root
+from shiftgate.yaml_files import first_error, read_mapping
 
 GATE_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -83,13 +82,12 @@ def load_gate(name: str) -> GateDefinition:
         )
     path = gate_file(name)
     source = str(path)
-    data = _read_yaml(path)
+    data = read_mapping(path, missing=f"no such gate file ({_known()})",
+                        shape="a mapping: name, purpose, checks")
     try:
         gate = GateDefinition.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"]) or None
-        raise ConfigError(source, key, _describe(error)) from None
+        raise first_error(exc, source) from None
     if gate.name != name:
         raise ConfigError(source, "name", f"is {gate.name!r} but the file is {name}.yaml")
     _check_paths(gate, source)
@@ -139,33 +137,5 @@ def _check_paths(gate: GateDefinition, source: str) -> None:
         seen[check.path] = index
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), None, f"no such gate file ({_known()})") from None
-    except OSError as exc:
-        raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), where, f"invalid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(str(path), None, "the file must hold a mapping: name, purpose, checks")
-    return data
-
-
 def _known() -> str:
     return "known gates: " + (", ".join(available_gates()) or "none")
-
-
-def _describe(error: Any) -> str:
-    kind = error.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "missing required key"
-    return f"{error.get('msg', 'invalid value')} (got {error.get('input')!r})"

@@ -15,10 +15,9 @@ import random
 from itertools import accumulate
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shiftgate.errors import ConfigError
+from shiftgate.yaml_files import first_error, read_mapping
 
 
 class _Strict(BaseModel):
@@ -115,15 +114,8 @@ class UserPicker:
 
 def load_profile(path: str | Path) -> LoadProfile:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), None, "no such load profile") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), None, f"invalid YAML: {exc}") from None
+    raw = read_mapping(path, missing="no such load profile")
     try:
         return LoadProfile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(str(path), key, str(first["msg"])) from None
+        raise first_error(exc, str(path)) from None

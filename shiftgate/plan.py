@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shiftgate.errors import ConfigError
 from shiftgate.paths import project_root
+from shiftgate.yaml_files import first_error, read_mapping
 
 Action = Literal["deploy", "shift", "promote", "none"]
 TRAFFIC_ACTIONS: frozenset[str] = frozenset({"shift", "promote"})
@@ -83,15 +83,8 @@ def plan_file(name_or_path: str) -> Path:
 
 def load_plan(name_or_path: str = "blue-green") -> Plan:
     path = plan_file(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), None, "no such plan") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), None, f"invalid YAML: {exc}") from None
+    raw = read_mapping(path, missing="no such plan")
     try:
         return Plan.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(str(path), key, str(first["msg"])) from None
+        raise first_error(exc, str(path)) from None

@@ -24,12 +24,15 @@ from shiftgate.sandbox.remediate import remediate
 pytestmark = pytest.mark.integration
 
 CHECKS = "checks/slo/test_shift_analysis.py"
+PROMOTED = "checks/slo/test_promoted_analysis.py"
 
 
-def run_checks(version: str, window_s: float, *extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
+def run_checks(
+    version: str, window_s: float, *extra: str, checks: str = CHECKS
+) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", CHECKS, "--env", "sandbox", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", checks, "--env", "sandbox", "-p", "no:cacheprovider",
          "-rA", "--candidate", version, "--set", "run.candidate_color=blue",
          "--set", f"analysis.window_s={window_s}", *extra],
         capture_output=True, text=True, cwd=project_root(), check=False, timeout=240,
@@ -68,7 +71,7 @@ def shift(folder: Path, version: str, *, warm: bool = False, **faults: float) ->
                 lambda user: requests.get(url, params={"user_id": user}, timeout=10),
                 range(1, 200_000, 250),
             ))
-        time.sleep(31)  # the 30 s rate windows forget the cold requests
+        time.sleep(11)  # the analysis's 10 s rate windows forget the cold requests
     manager.set_weights({"blue": 50, "green": 50}, folder)
 
 
@@ -93,10 +96,20 @@ def test_failing_candidate_stops_the_window_early(shifted: Path) -> None:
     assert "SKIPPED" not in result.stdout
 
 
+def test_promoted_candidate_failing_with_all_traffic_is_caught(shifted: Path) -> None:
+    manager.deploy("blue", "2.5.1", shifted, faults={"fail_after_s": 0})
+    manager.set_weights({"blue": 100, "green": 0}, shifted)
+    result, elapsed = run_checks("2.5.1", 60, checks=PROMOTED)
+    assert result.returncode == 1
+    assert outcome(result, "test_error_rate") == "FAILED"
+    assert "stopped early" in result.stdout and elapsed < 20
+    assert "SKIPPED" not in result.stdout
+
+
 def test_no_traffic_fails_closed(shifted: Path) -> None:
     shift(shifted, "2.5.0")
     manager.set_traffic(False, shifted)
-    time.sleep(31)  # the 30 s rate windows forget the last requests
+    time.sleep(11)  # the analysis's 10 s rate windows forget the last requests
     result, _ = run_checks("2.5.0", 14)
     assert result.returncode == 1
     for check in ("test_error_rate", "test_latency_p95", "test_latency_against_stable"):
