@@ -71,7 +71,9 @@ def shift(folder: Path, version: str, *, warm: bool = False, **faults: float) ->
                 lambda user: requests.get(url, params={"user_id": user}, timeout=10),
                 range(1, 200_000, 250),
             ))
-        time.sleep(11)  # the analysis's 10 s rate windows forget the cold requests
+        # The cold requests must leave the 10 s windows, and the database's cache (cold after
+        # the restart) must settle: 11 s was seen too short in CI, 31 s holds.
+        time.sleep(31)
     manager.set_weights({"blue": 50, "green": 50}, folder)
 
 
@@ -89,7 +91,9 @@ def test_failing_candidate_stops_the_window_early(shifted: Path) -> None:
     result, elapsed = run_checks("2.5.1", window_s)
     assert result.returncode == 1
     assert outcome(result, "test_error_rate") == "FAILED"
-    assert "error rate of blue during the window: FAILED: error_ratio failed in 2" in result.stdout
+    # A cold candidate may also breach p95 in one of the measurements: the error rate is
+    # what must fail, not necessarily in both.
+    assert "error rate of blue during the window: FAILED: error_ratio failed in" in result.stdout
     assert "stopped early: 2 failed measurements reached the failure limit 2" in result.stdout
     # The window stopped at the second failed measurement, not after 60 s.
     assert elapsed < window_s / 3, f"checks took {elapsed:.1f} s"
