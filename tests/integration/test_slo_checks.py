@@ -5,6 +5,7 @@ and no Prometheus fail closed with their reason."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -91,9 +92,11 @@ def test_failing_candidate_stops_the_window_early(shifted: Path) -> None:
     result, elapsed = run_checks("2.5.1", window_s)
     assert result.returncode == 1
     assert outcome(result, "test_error_rate") == "FAILED"
-    # A cold candidate may also breach p95 in one of the measurements: the error rate is
-    # what must fail, not necessarily in both.
-    assert "error rate of blue during the window: FAILED: error_ratio failed in" in result.stdout
+    # Right after the database restart of the remediation a cold candidate may also breach
+    # p95 in one measurement: failed measurements (of any criterion) reach the limit either way.
+    assert re.search(r"error_ratio failed (in 2 measurements|1 times)", result.stdout), (
+        result.stdout[-5000:]
+    )
     assert "stopped early: 2 failed measurements reached the failure limit 2" in result.stdout
     # The window stopped at the second failed measurement, not after 60 s.
     assert elapsed < window_s / 3, f"checks took {elapsed:.1f} s"
