@@ -15,27 +15,18 @@ from kubernetes import client
 
 from shiftgate.config import COLORS, Color
 from shiftgate.config import GatewayApiRouter as GatewayApiRouterConfig
-from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, Json, KubeCalls, Resource, make_api_client
-from shiftgate.routers.base import RouterError, Weights, validate_weights
+from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, Json
+from shiftgate.routers.base import RouterError, Weights
+from shiftgate.routers.custom_object import CustomObjectRouter, percentages
 
 GROUP, VERSION = "gateway.networking.k8s.io", "v1"
-HTTPROUTES = Resource("httproutes", GROUP)
 
 
-def percentages(raw: dict[Color, int], what: str) -> Weights:
-    """Relative weights as percentages summing to 100 (blue rounded, green the rest)."""
-    total = sum(raw.values())
-    if total <= 0:
-        raise RouterError(f"{what} gives both colors weight 0: it routes no traffic to either")
-    blue = round(100 * raw["blue"] / total)
-    return {"blue": blue, "green": 100 - blue}
-
-
-class GatewayApiRouter:
+class GatewayApiRouter(CustomObjectRouter):
     """The ``Router`` of an HTTPRoute's backend weights."""
 
     name = "gateway-api"
-    supports_partial = True
+    group, version, plural = GROUP, VERSION, "httproutes"
 
     def __init__(
         self,
@@ -45,10 +36,7 @@ class GatewayApiRouter:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.config = config
-        api = api_client or make_api_client()
-        self.calls = KubeCalls(api, config.namespace, RouterError, timeout)
-        self.custom = client.CustomObjectsApi(api)
-        self.what = f"HTTPRoute {config.route} in namespace {config.namespace}"
+        super().__init__(config.namespace, config.route, "HTTPRoute", api_client, timeout=timeout)
 
     def _rule(self, route: Json) -> list[dict[str, Any]]:
         names = set(self.config.backends.values())
@@ -66,44 +54,19 @@ class GatewayApiRouter:
         }
         return percentages(raw, self.what)
 
-    def weights(self) -> Weights:
-        route = self.calls.read(
-            "get",
-            HTTPROUTES,
-            self.custom.get_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.config.namespace,
-            "httproutes",
-            self.config.route,
-        )
-        return self._weights_of(route)
+    def _write(self, route: Json, weights: Weights) -> None:
+        refs = self._rule(route)
+        for color in COLORS:
+            backend = self.config.backends[color]
+            mine = [r for r in refs if r.get("name") == backend]
+            if not mine:  # the other color's port: both colors' Services expose the same one
+                port = next((r["port"] for r in refs if "port" in r), None)
+                mine = [{"name": backend, **({"port": port} if port else {})}]
+                refs.append(mine[0])
+            for i, ref in enumerate(mine):
+                ref["weight"] = weights[color] if i == 0 else 0
 
-    def set_weights(self, weights: Weights) -> Weights:
-        validate_weights(self, weights)
-
-        def change(route: Json) -> None:
-            refs = self._rule(route)
-            for color in COLORS:
-                backend = self.config.backends[color]
-                mine = [r for r in refs if r.get("name") == backend]
-                if not mine:  # the other color's port: both colors' Services expose the same one
-                    port = next((r["port"] for r in refs if "port" in r), None)
-                    mine = [{"name": backend, **({"port": port} if port else {})}]
-                    refs.append(mine[0])
-                for i, ref in enumerate(mine):
-                    ref["weight"] = weights[color] if i == 0 else 0
-
-        written = self.calls.modify_custom(HTTPROUTES, VERSION, self.config.route, change)
-        self._check_accepted(written)
-        held = self.weights()
-        if held != weights:
-            raise RouterError(
-                f"{self.what} holds {held} after writing {weights}: the cluster did not accept the shift"
-            )
-        return held
-
-    def _check_accepted(self, route: Json) -> None:
+    def _accepted(self, route: Json) -> None:
         generation = route.get("metadata", {}).get("generation", 0)
         for parent in route.get("status", {}).get("parents", []):
             for cond in parent.get("conditions", []):

@@ -14,19 +14,18 @@ from kubernetes import client
 
 from shiftgate.config import COLORS, Color
 from shiftgate.config import IstioRouter as IstioRouterConfig
-from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, Json, KubeCalls, Resource, make_api_client
-from shiftgate.routers.base import RouterError, Weights, validate_weights
-from shiftgate.routers.gateway_api import percentages
+from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, Json
+from shiftgate.routers.base import RouterError, Weights
+from shiftgate.routers.custom_object import CustomObjectRouter, percentages
 
 GROUP, VERSION = "networking.istio.io", "v1beta1"
-VIRTUALSERVICES = Resource("virtualservices", GROUP)
 
 
-class IstioRouter:
+class IstioRouter(CustomObjectRouter):
     """The ``Router`` of a VirtualService's subset weights."""
 
     name = "istio"
-    supports_partial = True
+    group, version, plural = GROUP, VERSION, "virtualservices"
 
     def __init__(
         self,
@@ -36,10 +35,9 @@ class IstioRouter:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
         self.config = config
-        api = api_client or make_api_client()
-        self.calls = KubeCalls(api, config.namespace, RouterError, timeout)
-        self.custom = client.CustomObjectsApi(api)
-        self.what = f"VirtualService {config.virtual_service} in namespace {config.namespace}"
+        super().__init__(
+            config.namespace, config.virtual_service, "VirtualService", api_client, timeout=timeout
+        )
 
     def _route(self, vs: Json) -> list[dict[str, Any]]:
         subsets = set(self.config.subsets.values())
@@ -63,38 +61,14 @@ class IstioRouter:
         }
         return percentages(raw, self.what)
 
-    def weights(self) -> Weights:
-        vs = self.calls.read(
-            "get",
-            VIRTUALSERVICES,
-            self.custom.get_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.config.namespace,
-            "virtualservices",
-            self.config.virtual_service,
-        )
-        return self._weights_of(vs)
-
-    def set_weights(self, weights: Weights) -> Weights:
-        validate_weights(self, weights)
-
-        def change(vs: Json) -> None:
-            route = self._route(vs)
-            for color in COLORS:
-                subset = self.config.subsets[color]
-                mine = [d for d in route if d.get("destination", {}).get("subset") == subset]
-                if not mine:  # same host as the other color's destination, this color's subset
-                    host = route[0]["destination"].get("host")
-                    mine = [{"destination": {"host": host, "subset": subset}}]
-                    route.append(mine[0])
-                for i, dest in enumerate(mine):
-                    dest["weight"] = weights[color] if i == 0 else 0
-
-        self.calls.modify_custom(VIRTUALSERVICES, VERSION, self.config.virtual_service, change)
-        held = self.weights()
-        if held != weights:
-            raise RouterError(
-                f"{self.what} holds {held} after writing {weights}: the cluster did not accept the shift"
-            )
-        return held
+    def _write(self, vs: Json, weights: Weights) -> None:
+        route = self._route(vs)
+        for color in COLORS:
+            subset = self.config.subsets[color]
+            mine = [d for d in route if d.get("destination", {}).get("subset") == subset]
+            if not mine:  # same host as the other color's destination, this color's subset
+                host = route[0]["destination"].get("host")
+                mine = [{"destination": {"host": host, "subset": subset}}]
+                route.append(mine[0])
+            for i, dest in enumerate(mine):
+                dest["weight"] = weights[color] if i == 0 else 0
