@@ -5,7 +5,6 @@ errors, stopped, and with a rate the generator cannot reach."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from shiftgate.paths import project_root
 from shiftgate.sandbox import manager, processes
 from shiftgate.sandbox import state as st
 from shiftgate.sandbox.remediate import remediate
+from tests.checkrun import outcome, pytest_checks
 
 pytestmark = pytest.mark.integration
 
@@ -34,18 +34,7 @@ def short_profile(tmp_path: Path, **changes: Any) -> Path:
 
 
 def run_checks(profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", CHECKS, "--env", "sandbox", "-p", "no:cacheprovider",
-         "--set", f"load.profile={profile}", "-rA", *extra],
-        capture_output=True, text=True, cwd=project_root(), check=False, timeout=240,
-    )
-
-
-def outcome(result: subprocess.CompletedProcess[str], check: str) -> str:
-    for line in result.stdout.splitlines():
-        if line.startswith(("PASSED", "FAILED", "ERROR", "SKIPPED")) and f"::{check}" in line:
-            return line.split()[0]
-    raise AssertionError(f"{check} not reported:\n{result.stdout[-3000:]}")
+    return pytest_checks(CHECKS, "--set", f"load.profile={profile}", *extra)
 
 
 @pytest.fixture

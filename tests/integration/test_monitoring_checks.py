@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from shiftgate.paths import project_root
 from shiftgate.sandbox import processes
 from shiftgate.sandbox import prometheus as sandbox_prometheus
 from shiftgate.sandbox import state as st
+from tests.checkrun import pytest_checks
 
 pytestmark = pytest.mark.integration
 
@@ -93,10 +93,9 @@ def without_pool_alert() -> str:
 def run_checks(
     url: str, rule_files: str, target: str = "checks/monitoring"
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", target, "--env", "sandbox", "-p", "no:cacheprovider",
-         "-rA", "--set", f"prometheus.url={url}", "--set", f"prometheus.rule_files=[{rule_files}]"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    return pytest_checks(
+        target, "--set", f"prometheus.url={url}", "--set", f"prometheus.rule_files=[{rule_files}]",
+        timeout=120,
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +14,9 @@ from typing import Any
 import pytest
 import requests
 
-from shiftgate.paths import project_root
 from shiftgate.sandbox import manager, processes
 from shiftgate.sandbox import state as st
+from tests.checkrun import outcome, pytest_checks
 
 pytestmark = pytest.mark.integration
 
@@ -30,19 +29,7 @@ READY, LOGS, RESOURCES = (
 
 
 def run_checks(*extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", *CHECKS, "--env", "sandbox", "-p", "no:cacheprovider",
-         "-rA", *extra],
-        capture_output=True, text=True, cwd=project_root(), check=False, timeout=180,
-        env=env,
-    )
-
-
-def outcome(result: subprocess.CompletedProcess[str], check: str) -> str:
-    for line in result.stdout.splitlines():
-        if line.startswith(("PASSED", "FAILED", "ERROR", "SKIPPED")) and f"::{check}" in line:
-            return line.split()[0]
-    raise AssertionError(f"{check} not reported:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    return pytest_checks(*CHECKS, *extra, env=env, timeout=180)
 
 
 def request_until_an_error(url: str, attempts: int = 100) -> int:

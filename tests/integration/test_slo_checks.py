@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from shiftgate.paths import project_root
 from shiftgate.sandbox import manager
 from shiftgate.sandbox import state as st
 from shiftgate.sandbox.remediate import remediate
+from tests.checkrun import outcome, pytest_checks
 
 pytestmark = pytest.mark.integration
 
@@ -32,20 +31,11 @@ def run_checks(
     version: str, window_s: float, *extra: str, checks: str = CHECKS
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", checks, "--env", "sandbox", "-p", "no:cacheprovider",
-         "-rA", "--candidate", version, "--set", "run.candidate_color=blue",
-         "--set", f"analysis.window_s={window_s}", *extra],
-        capture_output=True, text=True, cwd=project_root(), check=False, timeout=240,
+    result = pytest_checks(
+        checks, "--candidate", version, "--set", "run.candidate_color=blue",
+        "--set", f"analysis.window_s={window_s}", *extra,
     )
     return result, time.monotonic() - started
-
-
-def outcome(result: subprocess.CompletedProcess[str], check: str) -> str:
-    for line in result.stdout.splitlines():
-        if line.startswith(("PASSED", "FAILED", "ERROR", "SKIPPED")) and f"::{check}" in line:
-            return line.split()[0]
-    raise AssertionError(f"{check} not reported:\n{result.stdout[-3000:]}")
 
 
 @pytest.fixture
