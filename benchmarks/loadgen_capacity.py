@@ -20,8 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from shiftgate.loadtest import run_profile
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
+from shiftgate.load.run import run_profile
 from shiftgate.sandbox import manager
 
 

@@ -20,14 +20,14 @@ import requests
 
 from shiftgate.analysis import deploy_monitoring, pool_alerts, promtool
 from shiftgate.analysis.pool_alerts import Rules
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 from shiftgate.sandbox import manager
 from shiftgate.sandbox.state import STATE_DIR_ENV
 from shiftgate.verdict import Verdict
 
 
 def checks(env_name: str = "sandbox") -> dict[str, Callable[[], Verdict]]:
-    from shiftgate.config_loader import load_environment
+    from shiftgate.config.loader import load_environment
     from shiftgate.probes.prometheus import PrometheusProbe
 
     env = load_environment(env_name)

@@ -24,10 +24,10 @@ import psycopg
 
 from shiftgate.analysis.connections import connection_capacity, connections_in_use
 from shiftgate.analysis.indexes import required_indexes
-from shiftgate.analysis.plans import query_plans
-from shiftgate.config import Environment
-from shiftgate.config_loader import load_environment
-from shiftgate.paths import project_root
+from shiftgate.analysis.query_plans import query_plans
+from shiftgate.config.loader import load_environment
+from shiftgate.config.models import Environment
+from shiftgate.config.paths import project_root
 from shiftgate.probes.postgres import PostgresProbe
 from shiftgate.sandbox import manager
 from shiftgate.sandbox import state as st

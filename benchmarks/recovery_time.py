@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 from shiftgate.sandbox import manager
 from shiftgate.sandbox import state as st
 from shiftgate.sandbox.remediate import remediate

@@ -14,7 +14,7 @@ import statistics
 import time
 from pathlib import Path
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 from shiftgate.sandbox import manager
 
 

@@ -5,7 +5,7 @@
 
 The profile (default ``loadtests/profiles/sandbox.yaml``) sets the target rate, think time,
 endpoint mix, the ramp → steady → spike shape, and the segment popularity read from the
-data. ``shiftgate.loadtest`` builds the same classes with ``build()`` for its in-process runs.
+data. ``shiftgate.load.run`` builds the same classes with ``build()`` for its in-process runs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from locust import FastHttpUser, LoadTestShape, constant, constant_throughput
 
-from shiftgate.load_profile import LoadProfile, UserPicker, load_profile
+from shiftgate.load.profile import LoadProfile, UserPicker, load_profile
 
 DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "sandbox.yaml"
 PROFILE_ENV = "SHIFTGATE_LOAD_PROFILE"

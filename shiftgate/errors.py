@@ -1,6 +1,6 @@
 """Typed errors and the one exit-code contract (DESIGN.md, rule 7).
 
-Commands raise these; only ``shiftgate.cli`` turns them into exit codes, in one place.
+Commands raise these; only ``shiftgate.cli.main`` turns them into exit codes, in one place.
 """
 
 from __future__ import annotations

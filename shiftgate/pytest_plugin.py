@@ -2,7 +2,7 @@
 
 The only engine module that imports pytest (DESIGN.md rule 8). Like pytest-testinfra's
 plugin, it turns options into fixtures and leaves the logic to the engine: environments come
-from ``shiftgate.config_loader``, gate files from ``shiftgate.gates``.
+from ``shiftgate.config.loader``, gate files from ``shiftgate.config.gates``.
 
 - ``--env NAME`` (default ``$SHIFTGATE_ENV``, else ``sandbox``), ``--set key.path=value``
   (repeatable) and ``--candidate VERSION`` feed the session fixture ``environment``.
@@ -28,15 +28,15 @@ import allure
 import pytest
 from allure_commons.types import LabelType, Severity
 
-from shiftgate import allure_conventions as conventions
 from shiftgate import steps
-from shiftgate.config import Environment
-from shiftgate.config_loader import load_environment
+from shiftgate.config.gates import GateDefinition, load_gate, match_item, required_in
+from shiftgate.config.loader import load_environment
+from shiftgate.config.models import Environment
+from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError, SourceUnavailable
-from shiftgate.evidence import attach_evidence
-from shiftgate.gates import GateDefinition, load_gate, match_item, required_in
-from shiftgate.paths import project_root
 from shiftgate.redact import redact
+from shiftgate.report import allure as conventions
+from shiftgate.report.evidence import attach_evidence
 from shiftgate.verdict import Fault, Verdict
 
 DEFAULT_ENV = "sandbox"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 
 
 def pytest_checks(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 from shiftgate.sandbox import manager
 from shiftgate.sandbox.state import STATE_DIR_ENV
 

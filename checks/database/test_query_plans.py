@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from shiftgate.analysis.plans import query_plans
+from shiftgate.analysis.query_plans import query_plans
 
 
 @pytest.mark.critical

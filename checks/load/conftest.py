@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from shiftgate.config import Environment
-from shiftgate.load_results import LoadResult
-from shiftgate.loadtest import resolve_target, run_profile
-from shiftgate.paths import project_root, reports_dir
-from shiftgate.probes.prometheus import PrometheusProbe
+from shiftgate.config.models import Environment
+from shiftgate.config.paths import project_root, reports_dir
+from shiftgate.load.results import LoadResult
+from shiftgate.load.run import resolve_target, run_profile
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,3 @@ def load_run(environment: Environment) -> LoadResult:
     result.color = color
     return result
 
-
-@pytest.fixture(scope="module")
-def prometheus(environment: Environment) -> PrometheusProbe:
-    return PrometheusProbe(environment.prometheus)

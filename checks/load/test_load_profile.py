@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from shiftgate.analysis import load
-from shiftgate.config import Environment
-from shiftgate.load_chart import render
-from shiftgate.load_results import LoadResult, failure_lines
+from shiftgate.config.models import Environment
+from shiftgate.load.chart import render
+from shiftgate.load.results import LoadResult, failure_lines
 from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.verdict import Verdict
 

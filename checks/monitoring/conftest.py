@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 from shiftgate.analysis.deploy_monitoring import rule_paths
-from shiftgate.config import Environment
-from shiftgate.paths import project_root
-from shiftgate.probes.prometheus import PrometheusProbe
-
-
-@pytest.fixture
-def prometheus(environment: Environment) -> PrometheusProbe:
-    return PrometheusProbe(environment.prometheus)
+from shiftgate.config.models import Environment
+from shiftgate.config.paths import project_root
 
 
 @pytest.fixture
@@ -29,7 +23,7 @@ def rule_files(environment: Environment, tmp_path: Path) -> list[Path]:
     paths = rule_paths(environment.prometheus.rule_files, project_root())
     operator = environment.prometheus.operator_rules
     if operator is not None:
-        from shiftgate.platforms.kubernetes_rules import write_rule_file
+        from shiftgate.probes.operator_rules import write_rule_file
 
         platform = environment.platform
         context = platform.context if platform.kind == "kubernetes" else None

@@ -10,7 +10,7 @@ import pytest
 
 from shiftgate.analysis import deploy_monitoring, promtool
 from shiftgate.analysis.pool_alerts import Rules
-from shiftgate.config import Environment
+from shiftgate.config.models import Environment
 from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.pytest_plugin import Expect
 

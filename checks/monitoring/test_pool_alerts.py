@@ -12,7 +12,7 @@ import pytest
 from shiftgate.analysis import pool_alerts
 from shiftgate.analysis.alertmanager import routes_for_severity
 from shiftgate.analysis.pool_alerts import Rules
-from shiftgate.config import Environment
+from shiftgate.config.models import Environment
 from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.pytest_plugin import Expect
 

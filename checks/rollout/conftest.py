@@ -11,33 +11,21 @@ import time
 
 import pytest
 
+from shiftgate.analysis.colors import candidate_color
 from shiftgate.analysis.rollout import Candidate, log_window
-from shiftgate.config import Color, Environment
-from shiftgate.platforms.base import Platform
-from shiftgate.platforms.factory import platform_for
-from shiftgate.routers.base import Router
-from shiftgate.routers.factory import router_for
-from shiftgate.targets import candidate_color
+from shiftgate.config.models import Color, Environment
+from shiftgate.probes.platform import PlatformView
+from shiftgate.probes.router import RouterView
 
 
 @pytest.fixture
-def platform(environment: Environment) -> Platform:
-    return platform_for(environment)
-
-
-@pytest.fixture
-def router(environment: Environment) -> Router:
-    return router_for(environment)
-
-
-@pytest.fixture
-def candidate(environment: Environment, platform: Platform, router: Router) -> Candidate:
+def candidate(environment: Environment, platform: PlatformView, router: RouterView) -> Candidate:
     """Where the candidate runs: the runner's ``run.candidate_color``, else the color running
     the candidate version, else the idle one; logs count since ``run.deployed_at``, else
     since 15 minutes ago (a check run alone; its evidence says so)."""
 
     def color() -> Color:
-        return candidate_color(environment, platform, router.weights())
+        return candidate_color(environment, platform.versions, router.weights())
 
     since, note = log_window(environment.run.deployed_at, time.time())
     return Candidate(

@@ -6,7 +6,7 @@ import pytest
 
 from shiftgate.analysis import rollout
 from shiftgate.analysis.rollout import Candidate
-from shiftgate.config import Environment
+from shiftgate.config.models import Environment
 from shiftgate.platforms.base import Platform
 
 pytestmark = pytest.mark.checklist("Enhance Deployment Monitoring Protocols")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]  # scipy ships no stubs
 
-from shiftgate.config import AnalysisConfig
+from shiftgate.config.models import AnalysisConfig
 from shiftgate.verdict import Verdict
 
 from .slo import LATENCY, STABLE_LATENCY, SloWindow

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shiftgate.analysis.verdicts import attach_records
-from shiftgate.config import DatabaseConfig, Environment, PoolSizing
+from shiftgate.config.models import DatabaseConfig, Environment, PoolSizing
 from shiftgate.probes.postgres_facts import Activity, ActivityGroup, ServerSettings
 from shiftgate.verdict import Verdict
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from shiftgate.analysis.alert_rules import AlertRule, PromqlError, parse_expr, resolve_names
 from shiftgate.analysis.pool_alerts import Rules, static_problems
 from shiftgate.analysis.promtool import PromtoolRun
-from shiftgate.config import COLORS, MonitoringConfig, SloConfig
+from shiftgate.config.models import COLORS, MonitoringConfig, SloConfig
 from shiftgate.probes.prometheus import Sample
 from shiftgate.verdict import Verdict
 

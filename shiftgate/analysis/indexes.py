@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shiftgate.analysis.verdicts import all_of, attach_records
-from shiftgate.config import DatabaseConfig, IndexRequirement
+from shiftgate.config.models import DatabaseConfig, IndexRequirement
 from shiftgate.probes.postgres_facts import IndexFact, TableFacts
 from shiftgate.verdict import Verdict
 

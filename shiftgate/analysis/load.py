@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import string
 
-from shiftgate.config import Environment, LoadConfig, SloConfig
-from shiftgate.load_results import LoadResult
+from shiftgate.config.models import Environment, LoadConfig, SloConfig
+from shiftgate.load.results import LoadResult
 from shiftgate.probes.prometheus import PrometheusProbe, Series
 from shiftgate.verdict import Attachment, Verdict
 

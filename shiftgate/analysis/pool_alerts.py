@@ -21,7 +21,7 @@ from shiftgate.analysis.alert_rules import (
     rules_from_api,
     rules_from_files,
 )
-from shiftgate.config import COLORS, MonitoringConfig, PoolAlertSpec
+from shiftgate.config.models import COLORS, MonitoringConfig, PoolAlertSpec
 from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.verdict import Verdict
 

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from shiftgate.analysis.alert_rules import AlertRule, ParsedExpr, Selector, parse_expr, resolve_names
-from shiftgate.config import COLORS, PoolAlertSpec
+from shiftgate.config.models import COLORS, PoolAlertSpec
 
 CAPACITY = 100.0
 RESERVED = 3.0

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from shiftgate.config import Color, RolloutConfig
+from shiftgate.config.models import Color, RolloutConfig
 from shiftgate.platforms.base import LogLine, ResourceUse, RolloutStatus
 from shiftgate.verdict import Verdict
 

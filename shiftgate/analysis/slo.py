@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from shiftgate.config import Color, Environment, other_color
+from shiftgate.config.models import Color, Environment, other_color
+from shiftgate.config.paths import reports_dir
 from shiftgate.errors import ConfigError
-from shiftgate.paths import reports_dir
 from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.verdict import Verdict
 

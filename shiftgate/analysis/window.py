@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from shiftgate.config import AnalysisConfig
+from shiftgate.config.models import AnalysisConfig
 from shiftgate.errors import SourceUnavailable
 
 FailureKind = Literal["no data", "breach", "unavailable"]

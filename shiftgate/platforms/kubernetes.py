@@ -27,12 +27,12 @@ import yaml
 from kubernetes import client
 from kubernetes.utils import parse_quantity
 
-from shiftgate.config import Color, VersionSpec
-from shiftgate.config import KubernetesPlatform as KubernetesPlatformConfig
+from shiftgate.config.models import Color, VersionSpec
+from shiftgate.config.models import KubernetesPlatform as KubernetesPlatformConfig
+from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError, SourceUnavailable
-from shiftgate.paths import project_root
 from shiftgate.platforms.base import LogLine, PlatformError, ResourceUse, RolloutStatus
-from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, Json, KubeCalls, Resource, make_api_client
+from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeCalls, Resource, make_api_client
 
 FIELD_MANAGER = "shiftgate"
 VERSION_LABEL = "app.kubernetes.io/version"

@@ -26,7 +26,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-from shiftgate.config import CriticalQuery, DatabaseConfig
+from shiftgate.config.models import CriticalQuery, DatabaseConfig
 from shiftgate.errors import SourceUnavailable
 from shiftgate.probes import postgres_sql as q
 from shiftgate.probes.postgres_facts import (

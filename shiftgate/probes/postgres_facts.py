@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shiftgate.config import CriticalQuery
+from shiftgate.config.models import CriticalQuery
 
 # What a failed REINDEX CONCURRENTLY leaves behind: the new copy (_ccnew) or the old (_ccold).
 _CONCURRENT_LEFTOVER = re.compile(r"_cc(new|old)\d*$")

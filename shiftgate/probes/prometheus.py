@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from shiftgate.config import PrometheusConfig
+from shiftgate.config.models import PrometheusConfig
 from shiftgate.errors import SourceUnavailable
 from shiftgate.steps import step
 

@@ -9,31 +9,22 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shiftgate.config import COLORS, Color
-from shiftgate.errors import ExitCode, ShiftgateError, UsageError
+from shiftgate.config.models import COLORS
+from shiftgate.errors import UsageError
+from shiftgate.probes.router import RouterError, RouterView, Weights, live_color
 
-Weights = dict[Color, int]
-
-
-class RouterError(ShiftgateError):
-    """The router refused a change or holds something else than what was written."""
-
-    exit_code = ExitCode.FAILED
+__all__ = ["Router", "RouterError", "Weights", "live_color", "validate_weights"]
 
 
-class Router(Protocol):
-    name: str
-    supports_partial: bool
-    """False for routers that can only point at one color (Service selector)."""
-
-    def weights(self) -> Weights: ...
+class Router(RouterView, Protocol):
+    """The write side: only the runner holds one."""
 
     def set_weights(self, weights: Weights) -> Weights:
         """Apply, read back, and return what the router holds; raise if it differs."""
         ...
 
 
-def validate_weights(router: Router, weights: Weights) -> Weights:
+def validate_weights(router: RouterView, weights: Weights) -> Weights:
     """Both colors, 0-100 each, summing to 100; partial splits only where supported."""
     if set(weights) != set(COLORS):
         raise UsageError(f"weights need both colors, got {sorted(weights)}")
@@ -46,7 +37,3 @@ def validate_weights(router: Router, weights: Weights) -> Weights:
         )
     return weights
 
-
-def live_color(weights: Weights) -> Color:
-    """The color with most traffic (green on a tie: the sandbox's initial live color)."""
-    return max(COLORS, key=lambda c: (weights[c], c == "green"))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from kubernetes import client
 
-from shiftgate.config import Color
-from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, Json, KubeCalls, Resource, make_api_client
+from shiftgate.config.models import Color
+from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeCalls, Resource, make_api_client
 from shiftgate.routers.base import RouterError, Weights, validate_weights
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shiftgate.config import Environment
+from shiftgate.config.models import Environment
 from shiftgate.routers.base import Router
 
 
@@ -10,10 +10,10 @@ def router_for(environment: Environment) -> Router:
     config = environment.router
     # Imported by kind: the Kubernetes routers pull in the kubernetes client.
     if config.kind == "haproxy":
-        from shiftgate.routers.haproxy import HaproxyRouter
+        from shiftgate.sandbox.router import HaproxyRouter
 
         return HaproxyRouter(config)
-    from shiftgate.platforms.kube_client import make_api_client
+    from shiftgate.probes.kube import make_api_client
 
     platform = environment.platform
     context = platform.context if platform.kind == "kubernetes" else None

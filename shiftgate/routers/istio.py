@@ -12,9 +12,9 @@ from typing import Any
 
 from kubernetes import client
 
-from shiftgate.config import COLORS, Color
-from shiftgate.config import IstioRouter as IstioRouterConfig
-from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, Json
+from shiftgate.config.models import COLORS, Color
+from shiftgate.config.models import IstioRouter as IstioRouterConfig
+from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json
 from shiftgate.routers.base import RouterError, Weights
 from shiftgate.routers.custom_object import CustomObjectRouter, percentages
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from kubernetes import client
 
-from shiftgate.config import COLORS, other_color
-from shiftgate.config import ServiceSelectorRouter as ServiceSelectorRouterConfig
-from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, KubeCalls, Resource, make_api_client
+from shiftgate.config.models import COLORS, other_color
+from shiftgate.config.models import ServiceSelectorRouter as ServiceSelectorRouterConfig
+from shiftgate.probes.kube import DEFAULT_TIMEOUT, KubeCalls, Resource, make_api_client
 from shiftgate.routers.base import RouterError, Weights, live_color, validate_weights
 
 SERVICES = Resource("services")

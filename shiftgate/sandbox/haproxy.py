@@ -14,9 +14,9 @@ import string
 import subprocess
 from pathlib import Path
 
-from shiftgate.config import COLORS, Color
+from shiftgate.config.models import COLORS, Color
+from shiftgate.config.paths import project_root
 from shiftgate.errors import SandboxError
-from shiftgate.paths import project_root
 from shiftgate.sandbox import processes
 from shiftgate.sandbox.state import ProcessRecord, SandboxState, replica_names
 

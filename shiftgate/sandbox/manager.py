@@ -18,7 +18,7 @@ from typing import Any
 import requests
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from shiftgate.config import COLORS, Color
+from shiftgate.config.models import COLORS, Color
 from shiftgate.errors import SandboxError, UsageError
 from shiftgate.sandbox import exporter, haproxy, processes, prometheus, service, traffic
 from shiftgate.sandbox import state as st

@@ -17,8 +17,8 @@ import psycopg
 from psycopg import sql
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from shiftgate.config.paths import project_root
 from shiftgate.errors import SandboxError
-from shiftgate.paths import project_root
 from shiftgate.sandbox.processes import Unprivileged, tail
 from shiftgate.sandbox.state import INCIDENT_MAX_CONNECTIONS, SandboxState
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from shiftgate.config.paths import project_root
 from shiftgate.errors import SandboxError
-from shiftgate.paths import project_root
 from shiftgate.sandbox import processes
 from shiftgate.sandbox.state import ProcessRecord, SandboxState, replica_names
 

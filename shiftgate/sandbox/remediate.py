@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shiftgate.analysis.connections import required_max_connections
-from shiftgate.config_loader import load_environment
+from shiftgate.config.loader import load_environment
 from shiftgate.errors import SandboxError, UsageError
 from shiftgate.probes.postgres import PostgresProbe
 from shiftgate.routers.base import live_color

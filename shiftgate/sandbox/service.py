@@ -18,9 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
 
-from shiftgate.config import Color
+from shiftgate.config.models import Color
+from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError, SandboxError
-from shiftgate.paths import project_root
 from shiftgate.sandbox import processes
 from shiftgate.sandbox.state import ProcessRecord, SandboxState
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from shiftgate.config import Color
-from shiftgate.paths import project_root
+from shiftgate.config.models import Color
+from shiftgate.config.paths import project_root
 
 STATE_DIR_ENV = "SHIFTGATE_SANDBOX_DIR"
 REPLICAS_PER_COLOR = 2

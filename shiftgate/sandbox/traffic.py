@@ -11,8 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from shiftgate.load_profile import load_profile
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
+from shiftgate.load.profile import load_profile
 from shiftgate.sandbox import processes
 from shiftgate.sandbox.state import ProcessRecord, SandboxState
 

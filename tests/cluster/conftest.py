@@ -17,9 +17,9 @@ import pytest
 import yaml
 from kubernetes import client
 
-from shiftgate.config import KubernetesPlatform as KubernetesPlatformConfig
-from shiftgate.paths import project_root
-from shiftgate.platforms.kube_client import make_api_client
+from shiftgate.config.models import KubernetesPlatform as KubernetesPlatformConfig
+from shiftgate.config.paths import project_root
+from shiftgate.probes.kube import make_api_client
 
 KUBECONFIG_ENV = "SHIFTGATE_CLUSTER_KUBECONFIG"
 

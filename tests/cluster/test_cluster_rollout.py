@@ -8,10 +8,10 @@ import pytest
 import yaml
 from kubernetes import client
 
-from shiftgate.config import KubernetesPlatform as KubernetesPlatformConfig
-from shiftgate.config import ServiceSelectorRouter as ServiceSelectorRouterConfig
+from shiftgate.config.models import KubernetesPlatform as KubernetesPlatformConfig
+from shiftgate.config.models import ServiceSelectorRouter as ServiceSelectorRouterConfig
+from shiftgate.config.paths import project_root
 from shiftgate.errors import SourceUnavailable
-from shiftgate.paths import project_root
 from shiftgate.platforms.base import PlatformError
 from shiftgate.platforms.kubernetes import KubernetesPlatform
 from shiftgate.routers.service_selector import ServiceSelectorRouter

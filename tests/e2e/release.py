@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 
 CLI = [sys.executable, "-m", "shiftgate.cli"]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from shiftgate.paths import project_root, reports_dir
+from shiftgate.config.paths import project_root, reports_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

@@ -22,10 +22,10 @@ import pytest
 
 from shiftgate.analysis.connections import capacity_plan, connection_capacity
 from shiftgate.analysis.indexes import required_indexes
-from shiftgate.analysis.plans import query_plans
-from shiftgate.config import Environment
-from shiftgate.config_loader import load_environment
-from shiftgate.paths import project_root
+from shiftgate.analysis.query_plans import query_plans
+from shiftgate.config.loader import load_environment
+from shiftgate.config.models import Environment
+from shiftgate.config.paths import project_root
 from shiftgate.probes.postgres import PostgresProbe
 from shiftgate.sandbox import exporter, manager, processes
 from shiftgate.sandbox import state as st

@@ -11,11 +11,11 @@ import time
 import pytest
 from kubernetes import client
 
-from shiftgate.config import VersionSpec
+from shiftgate.config.models import VersionSpec
 from shiftgate.errors import SourceUnavailable
 from shiftgate.platforms.base import PlatformError
-from shiftgate.platforms.kube_client import make_api_client
 from shiftgate.platforms.kubernetes import KubernetesPlatform, decide_rollout, pool_env, with_tag
+from shiftgate.probes.kube import make_api_client
 from tests.k8s_fake import FakeCluster
 from tests.k8s_fake.fixtures import *  # noqa: F403  (the fake cluster fixtures)
 

@@ -7,7 +7,7 @@ import yaml
 from kubernetes import client
 
 from shiftgate.errors import SourceUnavailable
-from shiftgate.platforms.kubernetes_rules import prometheus_rule_groups, read_prometheus_rules
+from shiftgate.probes.operator_rules import prometheus_rule_groups, read_prometheus_rules
 from tests.k8s_fake import FakeCluster
 from tests.k8s_fake.cluster import DEPLOY_DIR
 from tests.k8s_fake.fixtures import *  # noqa: F403  (the fake cluster fixtures)

@@ -19,22 +19,22 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from shiftgate import runner_cli
-from shiftgate.config import Environment
-from shiftgate.config import GatewayApiRouter as GatewayApiRouterConfig
-from shiftgate.config import IstioRouter as IstioRouterConfig
-from shiftgate.config import KubernetesPlatform as KubernetesPlatformConfig
-from shiftgate.config import ServiceSelectorRouter as ServiceSelectorRouterConfig
-from shiftgate.config_loader import load_environment
+from shiftgate.cli import run as runner_cli
+from shiftgate.config.loader import load_environment
+from shiftgate.config.models import Environment
+from shiftgate.config.models import GatewayApiRouter as GatewayApiRouterConfig
+from shiftgate.config.models import IstioRouter as IstioRouterConfig
+from shiftgate.config.models import KubernetesPlatform as KubernetesPlatformConfig
+from shiftgate.config.models import ServiceSelectorRouter as ServiceSelectorRouterConfig
 from shiftgate.errors import ExitCode, ShiftgateError, SourceUnavailable, UsageError
-from shiftgate.journal import Event, Pointer, runs_dir
-from shiftgate.plan import load_plan
 from shiftgate.platforms.kubernetes import KubernetesPlatform, pool_env
 from shiftgate.routers.base import Router, Weights
 from shiftgate.routers.gateway_api import GatewayApiRouter
 from shiftgate.routers.istio import IstioRouter
 from shiftgate.routers.service_selector import ServiceSelectorRouter
-from shiftgate.runner import Runner, RunnerContext
+from shiftgate.run.journal import Event, Pointer, runs_dir
+from shiftgate.run.plan import load_plan
+from shiftgate.run.runner import Runner, RunnerContext
 from tests.k8s_fake import FakeCluster
 from tests.k8s_fake.cluster import role_rules
 from tests.k8s_fake.controller import REVISION

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 from shiftgate.sandbox import manager, processes
 from shiftgate.sandbox import state as st
 from shiftgate.sandbox.remediate import remediate

@@ -20,7 +20,7 @@ import requests
 import yaml
 from tenacity import retry, stop_after_delay, wait_fixed
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 from shiftgate.sandbox import processes
 from shiftgate.sandbox import prometheus as sandbox_prometheus
 from shiftgate.sandbox import state as st

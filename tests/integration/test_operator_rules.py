@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kubernetes import client
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 from tests.k8s_fake import FakeCluster
 from tests.k8s_fake.fixtures import *  # noqa: F403  (the fake cluster fixtures)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shiftgate.paths import project_root
+from shiftgate.config.paths import project_root
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 from tenacity import retry, stop_after_delay, wait_fixed
 
-from shiftgate.config_loader import load_environment
+from shiftgate.config.loader import load_environment
 from shiftgate.sandbox import manager, processes
 from shiftgate.sandbox import state as st
 from shiftgate.sandbox.postgres import SandboxPostgres

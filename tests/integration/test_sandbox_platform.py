@@ -13,9 +13,9 @@ import requests
 
 from shiftgate.errors import SourceUnavailable
 from shiftgate.platforms.base import PlatformError
-from shiftgate.platforms.sandbox import SandboxPlatform
 from shiftgate.sandbox import manager, processes
 from shiftgate.sandbox import state as st
+from shiftgate.sandbox.platform import SandboxPlatform
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from shiftgate.config import GatewayApiRouter, IstioRouter, KubernetesPlatform, ServiceSelectorRouter
-from shiftgate.paths import project_root
+from shiftgate.config.models import GatewayApiRouter, IstioRouter, KubernetesPlatform, ServiceSelectorRouter
+from shiftgate.config.paths import project_root
 from tests.k8s_fake.controller import ControllerSimulator
 from tests.k8s_fake.server import BY_KIND, FakeApiServer, serve
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from shiftgate import steps
-from shiftgate.allure_conventions import CATEGORIES, RUNBOOK, tagged
+from shiftgate.report.allure import CATEGORIES, RUNBOOK, tagged
 from tests.unit.test_pytest_plugin import project, run  # noqa: F401 - the shared fixture
 
 pytest_plugins = ["pytester"]

@@ -9,7 +9,7 @@ import pytest
 from shiftgate.analysis import compare
 from shiftgate.analysis.slo import LATENCY, STABLE_LATENCY, SloTarget, SloWindow
 from shiftgate.analysis.window import Observation, Reading, WindowResult
-from shiftgate.config import AnalysisConfig
+from shiftgate.config.models import AnalysisConfig
 
 CONFIG = AnalysisConfig(min_samples=5)
 

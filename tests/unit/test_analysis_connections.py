@@ -10,8 +10,8 @@ from shiftgate.analysis.connections import (
     connections_in_use,
     required_max_connections,
 )
-from shiftgate.config import Environment
-from shiftgate.config_loader import load_environment
+from shiftgate.config.loader import load_environment
+from shiftgate.config.models import Environment
 from shiftgate.probes.postgres_facts import Activity, ActivityGroup, ServerSettings
 
 FAKE = {

@@ -12,7 +12,7 @@ from shiftgate.analysis.alert_rules import AlertRule
 from shiftgate.analysis.alertmanager import route_receiver, routes_for_severity
 from shiftgate.analysis.pool_alerts import Rules
 from shiftgate.analysis.promtool import PromtoolRun
-from shiftgate.config import MonitoringConfig, SloConfig
+from shiftgate.config.models import MonitoringConfig, SloConfig
 from shiftgate.probes.prometheus import Sample
 
 CFG = MonitoringConfig()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shiftgate.analysis.indexes import required_index, required_indexes
-from shiftgate.config import DatabaseConfig, IndexRequirement
+from shiftgate.config.models import DatabaseConfig, IndexRequirement
 from shiftgate.probes.postgres_facts import IndexBuild, IndexFact, TableFacts, TableStats
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from shiftgate.analysis import load
-from shiftgate.config import LoadConfig, SloConfig
+from shiftgate.config.models import LoadConfig, SloConfig
 from shiftgate.errors import ConfigError
-from shiftgate.load_profile import LoadProfile, Segments, UserPicker, load_profile
-from shiftgate.load_results import EndpointStats, HistoryPoint, LoadResult
+from shiftgate.load.profile import LoadProfile, Segments, UserPicker, load_profile
+from shiftgate.load.results import EndpointStats, HistoryPoint, LoadResult
 from shiftgate.probes.prometheus import Series
 
 SEGMENTS = {"source": "test", "popularity": [

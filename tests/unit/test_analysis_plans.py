@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from shiftgate.analysis.plans import query_plan, query_plans
-from shiftgate.config import CriticalQuery, DatabaseConfig
+from shiftgate.analysis.query_plans import query_plan, query_plans
+from shiftgate.config.models import CriticalQuery, DatabaseConfig
 from shiftgate.probes.postgres_facts import PlanFact, QueryPlans, QueryRecord
 from shiftgate.probes.postgres_sql import to_positional
 

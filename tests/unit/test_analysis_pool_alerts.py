@@ -9,7 +9,7 @@ import pytest
 
 from shiftgate.analysis import pool_alerts
 from shiftgate.analysis.pool_alerts import Rules
-from shiftgate.config import MonitoringConfig
+from shiftgate.config.models import MonitoringConfig
 
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 

@@ -10,9 +10,9 @@ import pytest
 
 from shiftgate.analysis import rollout
 from shiftgate.analysis.rollout import Candidate, log_window
-from shiftgate.config import Color, RolloutConfig
+from shiftgate.config.models import Color, RolloutConfig
 from shiftgate.platforms.base import LogLine, ResourceUse, RolloutStatus
-from shiftgate.platforms.sandbox import parse_log
+from shiftgate.sandbox.platform import parse_log
 
 CANDIDATE = "2.5.0"
 VERSIONS: dict[Color, str | None] = {"blue": CANDIDATE, "green": "2.4.3"}

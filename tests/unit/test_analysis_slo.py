@@ -10,8 +10,8 @@ import pytest
 from shiftgate.analysis import slo
 from shiftgate.analysis.slo import ERROR_RATIO, LATENCY, POOL, REQUESTS, STABLE_LATENCY
 from shiftgate.analysis.window import observe
-from shiftgate.config import Environment
-from shiftgate.config_loader import load_environment
+from shiftgate.config.loader import load_environment
+from shiftgate.config.models import Environment
 from shiftgate.errors import ConfigError, SourceUnavailable
 from shiftgate.probes.prometheus import Sample
 

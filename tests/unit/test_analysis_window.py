@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shiftgate.analysis.window import Measurement, Reading, jsonl_writer, observe
-from shiftgate.config import AnalysisConfig
+from shiftgate.config.models import AnalysisConfig
 from shiftgate.errors import SourceUnavailable
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shiftgate.config_loader import load_environment
+from shiftgate.config.loader import load_environment
+from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError, ExitCode
-from shiftgate.paths import project_root
 
 SANDBOX_YAML = project_root() / "environments" / "sandbox.yaml"
 ENV = {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shiftgate.errors import ConfigError, ExitCode, ShiftgateError
-from shiftgate.gate_run import map_exit_status, run_gate
+from shiftgate.run.gate import map_exit_status, run_gate
 
 
 @pytest.fixture

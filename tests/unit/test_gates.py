@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shiftgate.errors import ConfigError, ExitCode
-from shiftgate.gates import (
+from shiftgate.config.gates import (
     GateCheck,
     GateDefinition,
     available_gates,
@@ -15,6 +14,7 @@ from shiftgate.gates import (
     match_item,
     required_in,
 )
+from shiftgate.errors import ConfigError, ExitCode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from shiftgate.cli import _parser
-from shiftgate.paths import project_root
+from shiftgate.cli.main import _parser
+from shiftgate.config.paths import project_root
 
 CI = project_root() / "ci"
 FILES = sorted(p for p in CI.rglob("*") if p.suffix in (".yml", ".yaml"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shiftgate.errors import ConfigError
-from shiftgate.plan import load_plan
+from shiftgate.run.plan import load_plan
 
 
 def test_blue_green_is_the_runbooks_procedure() -> None:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from shiftgate.config import PrometheusConfig
+from shiftgate.config.models import PrometheusConfig
 from shiftgate.errors import SourceUnavailable
 from shiftgate.probes.prometheus import PrometheusProbe
 

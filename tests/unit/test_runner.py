@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from shiftgate.config import Color
-from shiftgate.config_loader import load_environment
+from shiftgate.config.loader import load_environment
+from shiftgate.config.models import Color
 from shiftgate.errors import ExitCode, UsageError
-from shiftgate.journal import Pointer, read_run, run_lock, runs_dir
-from shiftgate.plan import load_plan
 from shiftgate.platforms.base import LogLine, ResourceUse, RolloutStatus
 from shiftgate.routers.base import RouterError, Weights, validate_weights
-from shiftgate.runner import Runner, RunnerContext
+from shiftgate.run.journal import Pointer, read_run, run_lock, runs_dir
+from shiftgate.run.plan import load_plan
+from shiftgate.run.runner import Runner, RunnerContext
 from tests.unit.test_config import ENV
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from shiftgate.load_results import LoadResult
+from shiftgate.load.results import LoadResult
 
 
 def render(result: LoadResult, p95_limit_ms: float) -> bytes:

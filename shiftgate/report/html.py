@@ -3,7 +3,7 @@
 The HTML comes from the Allure 3 command line of the npm package ``allure``, installed into
 the project by ``make report-deps`` (``node_modules/.bin/allure``, pinned by
 ``package-lock.json``). shiftgate writes its configuration, ``reports/allurerc.json``, on
-each call: the report's name, the fault categories of ``shiftgate.allure_conventions``
+each call: the report's name, the fault categories of ``shiftgate.report.allure``
 (Allure 3 reads categories from its configuration; ``categories.json`` in the results serves
 Allure 2 readers), and ``historyPath`` — ``reports/history.jsonl``, to which each generation
 appends one entry, so the report shows each check's history across runs as long as the file
@@ -26,10 +26,10 @@ from typing import Any
 
 from rich.console import Console
 
-from shiftgate.allure_conventions import CATEGORIES, SESSION_LABEL
+from shiftgate.config.paths import project_root, reports_dir
 from shiftgate.errors import ExitCode, ShiftgateError, UsageError
-from shiftgate.paths import project_root, reports_dir
-from shiftgate.report_summary import write_summary
+from shiftgate.report.allure import CATEGORIES, SESSION_LABEL
+from shiftgate.report.summary import write_summary
 
 out = Console(highlight=False)
 

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from shiftgate.analysis import load
-from shiftgate.config_loader import load_environment
+from shiftgate.config.loader import load_environment
+from shiftgate.config.paths import project_root, reports_dir
 from shiftgate.errors import ExitCode
-from shiftgate.load_results import failure_lines
-from shiftgate.loadtest import resolve_target, run_profile
-from shiftgate.paths import project_root, reports_dir
+from shiftgate.load.results import failure_lines
+from shiftgate.load.run import resolve_target, run_profile
 
 out = Console(highlight=False)
 

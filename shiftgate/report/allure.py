@@ -17,7 +17,7 @@
   exception text or a third-party attachment is still masked).
 
 Labels (epic = gate, feature = area, story = checklist item, severity) are set by the pytest
-plugin from markers. Like ``shiftgate.evidence`` this module uses allure-python-commons, not
+plugin from markers. Like ``shiftgate.report.evidence`` this module uses allure-python-commons, not
 pytest (DESIGN.md rule 8): outside an Allure run its calls do nothing.
 """
 
@@ -33,10 +33,10 @@ from typing import Any
 
 import allure
 
-from shiftgate.config import Environment, other_color
-from shiftgate.journal import runs_dir
-from shiftgate.paths import project_root, reports_dir
+from shiftgate.config.models import Environment, other_color
+from shiftgate.config.paths import project_root, reports_dir
 from shiftgate.redact import redact
+from shiftgate.run.journal import runs_dir
 from shiftgate.verdict import Fault, Verdict
 
 RUNBOOK = "docs/runbook-recommendation-blue-green.md"

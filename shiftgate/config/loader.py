@@ -1,4 +1,4 @@
-"""Load an environment file into ``shiftgate.config.Environment``.
+"""Load an environment file into ``shiftgate.config.models.Environment``.
 
 Precedence, highest first (written down once, like pytest-timeout's):
 
@@ -6,7 +6,7 @@ Precedence, highest first (written down once, like pytest-timeout's):
 2. environment variables ``SHIFTGATE_<SECTION>__<KEY>=value`` (double underscore between
    levels, e.g. ``SHIFTGATE_SLO__ERROR_RATIO_MAX=0.02``);
 3. the environment file, where ``${VAR}`` in a string is replaced by that variable;
-4. the defaults in ``shiftgate.config``.
+4. the defaults in ``shiftgate.config.models``.
 
 Every error names where the bad value came from (file and key, or the variable, or the
 command-line flag) and is raised as ``ConfigError``, which the CLI turns into exit code 2.
@@ -23,11 +23,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from shiftgate.config import Environment
+from shiftgate.config.files import describe, read_mapping
+from shiftgate.config.models import Environment
+from shiftgate.config.paths import environment_file
 from shiftgate.errors import ConfigError
-from shiftgate.paths import environment_file
 from shiftgate.sandbox.state import exported_environ
-from shiftgate.yaml_files import describe, read_mapping
 
 OVERRIDE_PREFIX = "SHIFTGATE_"
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

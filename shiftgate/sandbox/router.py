@@ -7,7 +7,7 @@ connection, effective for the next request.
 
 from __future__ import annotations
 
-from shiftgate.config import HaproxyRouter as HaproxyRouterConfig
+from shiftgate.config.models import HaproxyRouter as HaproxyRouterConfig
 from shiftgate.errors import SandboxError, SourceUnavailable
 from shiftgate.routers.base import RouterError, Weights, validate_weights
 from shiftgate.sandbox.haproxy import AdminSocket

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from shiftgate.analysis.verdicts import all_of, attach_records
-from shiftgate.config import DatabaseConfig
+from shiftgate.config.models import DatabaseConfig
 from shiftgate.probes.postgres_facts import PlanFact, QueryPlans
 from shiftgate.verdict import Verdict
 

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from shiftgate.config_loader import load_environment
+from shiftgate.config.loader import load_environment
 from shiftgate.errors import ExitCode, ShiftgateError
 from shiftgate.redact import redact
 
@@ -80,10 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--json", action="store_true", help="print JSON")
     config.set_defaults(handler=_config)
 
-    from shiftgate.loadtest_cli import add_loadtest_command
-    from shiftgate.report import add_report_command
-    from shiftgate.runner_cli import add_runner_commands
-    from shiftgate.sandbox_cli import add_sandbox_commands
+    from shiftgate.cli.loadtest import add_loadtest_command
+    from shiftgate.cli.run import add_runner_commands
+    from shiftgate.cli.sandbox import add_sandbox_commands
+    from shiftgate.report.html import add_report_command
 
     add_runner_commands(commands, with_env)
     add_loadtest_command(commands, with_env)
@@ -100,8 +100,8 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from shiftgate.gate_run import run_gate
-    from shiftgate.paths import reports_dir
+    from shiftgate.config.paths import reports_dir
+    from shiftgate.run.gate import run_gate
 
     # Validate the environment here: a bad file is exit 2 before pytest even starts.
     load_environment(args.env, overrides=_overrides(args))

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shiftgate.allure_conventions import FAULT_TAGS, SESSION_LABEL
-from shiftgate.journal import RunState, read_run, runs_dir
 from shiftgate.redact import redact
+from shiftgate.report.allure import FAULT_TAGS, SESSION_LABEL
+from shiftgate.run.journal import RunState, read_run, runs_dir
 
 _ICONS = {"passed": "✅", "failed": "❌", "broken": "❌", "skipped": "⏭️"}
 _RUNS_SHOWN = 5

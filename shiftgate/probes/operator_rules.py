@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from shiftgate.config import OperatorRules
+from shiftgate.config.models import OperatorRules
 from shiftgate.errors import SourceUnavailable
-from shiftgate.platforms.kube_client import DEFAULT_TIMEOUT, KubeCalls, Resource, make_api_client
+from shiftgate.probes.kube import DEFAULT_TIMEOUT, KubeCalls, Resource, make_api_client
 
 GROUP, VERSION, PLURAL = "monitoring.coreos.com", "v1", "prometheusrules"
 PROMETHEUS_RULES = Resource(PLURAL, GROUP)

@@ -15,8 +15,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from shiftgate.journal import Event
-from shiftgate.plan import Plan
+from shiftgate.run.journal import Event
+from shiftgate.run.plan import Plan
 
 _FIELDS = ("stage", "gate", "action", "outcome", "reason", "error", "weights_after", "restored_s")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from shiftgate.config import COLORS, Color
+from shiftgate.config.models import COLORS, Color
 from shiftgate.errors import SandboxError, SourceUnavailable
 from shiftgate.platforms.base import LogLine, PlatformError, ResourceUse, RolloutStatus
 from shiftgate.sandbox import manager, processes

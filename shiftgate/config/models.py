@@ -5,7 +5,7 @@ stable and candidate versions with their pool sizing, the database, Prometheus, 
 run (platform) and how traffic is split (router), the SLOs and the analysis rules.
 
 Every field has a default where one makes sense, and its description says why. Loading,
-precedence and error reporting live in ``shiftgate.config_loader``.
+precedence and error reporting live in ``shiftgate.config.loader``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shiftgate.load_profile import LoadProfile
+from shiftgate.load.profile import LoadProfile
 
 AGGREGATED = "Aggregated"
 

@@ -14,18 +14,18 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
-from shiftgate.config_loader import load_environment
+from shiftgate.config.gates import load_gate
+from shiftgate.config.loader import load_environment
+from shiftgate.config.paths import reports_dir
 from shiftgate.errors import ExitCode, SourceUnavailable
-from shiftgate.gate_run import run_gate
-from shiftgate.gates import load_gate
-from shiftgate.journal import Pointer, read_run, runs_dir
-from shiftgate.paths import reports_dir
-from shiftgate.plan import load_plan
 from shiftgate.platforms.factory import platform_for
 from shiftgate.routers.base import live_color
 from shiftgate.routers.factory import router_for
-from shiftgate.runner import Runner, RunnerContext
-from shiftgate.runner_view import LiveView, PlainView
+from shiftgate.run.gate import run_gate
+from shiftgate.run.journal import Pointer, read_run, runs_dir
+from shiftgate.run.plan import load_plan
+from shiftgate.run.runner import Runner, RunnerContext
+from shiftgate.run.view import LiveView, PlainView
 
 out = Console(highlight=False)
 

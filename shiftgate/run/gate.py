@@ -30,10 +30,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from shiftgate.config.gates import load_gate
+from shiftgate.config.paths import project_root
+from shiftgate.config.paths import reports_dir as default_reports_dir
 from shiftgate.errors import ExitCode, ShiftgateError
-from shiftgate.gates import load_gate
-from shiftgate.paths import project_root
-from shiftgate.paths import reports_dir as default_reports_dir
 
 Runner = Callable[[Sequence[str], Path], int]
 """Runs a command in a folder, output to the terminal, and returns its exit status."""

@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shiftgate.config.files import first_error, read_mapping
+from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError
-from shiftgate.paths import project_root
-from shiftgate.yaml_files import first_error, read_mapping
 
 Action = Literal["deploy", "shift", "promote", "none"]
 TRAFFIC_ACTIONS: frozenset[str] = frozenset({"shift", "promote"})

@@ -3,7 +3,7 @@
 A profile says the target rate, the think time of one simulated user, the shape of the run
 (ramp → steady at the target → spike), the endpoint mix, and the segment popularity taken
 from the data (``loadtests/make_profile.py`` writes it from the ``users`` table). The
-locustfile and ``shiftgate.loadtest`` read the same file, so ``locust -f`` on its own and the
+locustfile and ``shiftgate.load.run`` read the same file, so ``locust -f`` on its own and the
 gate send the same traffic.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shiftgate.yaml_files import first_error, read_mapping
+from shiftgate.config.files import first_error, read_mapping
 
 
 class _Strict(BaseModel):

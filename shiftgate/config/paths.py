@@ -14,7 +14,7 @@ def project_root() -> Path:
     override = os.environ.get("SHIFTGATE_ROOT")
     if override:
         return Path(override).resolve()
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def reports_dir() -> Path:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shiftgate.config.files import first_error, read_mapping
+from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError
-from shiftgate.paths import project_root
-from shiftgate.yaml_files import first_error, read_mapping
 
 GATE_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 

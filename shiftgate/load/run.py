@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from shiftgate.config import Color, Environment, other_color
+from shiftgate.config.models import Color, Environment, other_color
+from shiftgate.config.paths import project_root
 from shiftgate.errors import ShiftgateError
-from shiftgate.load_profile import LoadProfile, load_profile
-from shiftgate.load_results import LoadResult, csv_files, read_history, read_stats
-from shiftgate.paths import project_root
+from shiftgate.load.profile import LoadProfile, load_profile
+from shiftgate.load.results import LoadResult, csv_files, read_history, read_stats
 from shiftgate.routers.base import live_color
 from shiftgate.routers.factory import router_for
 from shiftgate.sandbox.state import free_port

@@ -1,7 +1,7 @@
 """The runner: a plan's stages, each action only after its gate passed, rollback by itself.
 
 One run releases one candidate in one environment. Every step is journaled before and after
-it happens (``shiftgate.journal``); a gate that fails before traffic moved stops the run with
+it happens (``shiftgate.run.journal``); a gate that fails before traffic moved stops the run with
 traffic untouched; one that fails after traffic moved rolls back: all traffic to the stable
 color first (seconds: it is still warm), then ``undo`` of the candidate's color.
 Gates run as pytest subprocesses, so each leaves its Allure results and JUnit XML.
@@ -16,14 +16,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from shiftgate.config import Color, Environment, other_color
+from shiftgate.config.models import Color, Environment, other_color
 from shiftgate.errors import ExitCode, ShiftgateError, SourceUnavailable, UsageError
-from shiftgate.gate_run import run_gate
-from shiftgate.journal import Event, Journal, Pointer, RunState, read_run, run_lock, runs_dir
-from shiftgate.junit import GateSummary, summarize
-from shiftgate.plan import Plan, Stage
 from shiftgate.platforms.base import Platform, PlatformError
+from shiftgate.report.junit import GateSummary, summarize
 from shiftgate.routers.base import Router, RouterError, Weights, live_color
+from shiftgate.run.gate import run_gate
+from shiftgate.run.journal import Event, Journal, Pointer, RunState, read_run, run_lock, runs_dir
+from shiftgate.run.plan import Plan, Stage
 
 
 class RollbackFailed(ShiftgateError):

@@ -1,0 +1,66 @@
+"""The read view of a platform: what checks may ask of where colors run.
+
+Checks receive only this view; the write side (deploy, undo), ``shiftgate.platforms.base.Platform``,
+extends it and only the runner holds one. The facts it returns are plain data that analysis
+judges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from shiftgate.config.models import Color
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    """A color's rollout, decided the way ``kubectl rollout status`` decides it."""
+
+    color: Color
+    version: str | None
+    desired: int
+    updated: int
+    ready: int
+    available: int
+    complete: bool
+    failed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class ResourceUse:
+    """One replica's CPU and memory now (``kubectl top pods``)."""
+
+    replica: str
+    cpu_cores: float
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class LogLine:
+    replica: str
+    timestamp: float
+    text: str
+
+
+class PlatformView(Protocol):
+    """Reads only: safe on production, and all a check can reach."""
+
+    name: str
+
+    def versions(self) -> dict[Color, str | None]:
+        """The version each color runs now, read from the platform (None: nothing runs)."""
+        ...
+
+    def rollout_status(self, color: Color) -> RolloutStatus: ...
+
+    def logs(self, color: Color, since: float) -> list[LogLine]:
+        """Log lines of the color's replicas since a Unix time."""
+        ...
+
+    def resource_use(self, color: Color) -> list[ResourceUse]: ...
+
+    def max_replicas(self, color: Color) -> int | None:
+        """The autoscaler's ceiling for the color (None: no autoscaler)."""
+        ...
