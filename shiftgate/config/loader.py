@@ -5,8 +5,14 @@ Precedence, highest first (written down once, like pytest-timeout's):
 1. command line: ``--set key.path=value`` (and shorthands such as ``--candidate``);
 2. environment variables ``SHIFTGATE_<SECTION>__<KEY>=value`` (double underscore between
    levels, e.g. ``SHIFTGATE_SLO__ERROR_RATIO_MAX=0.02``);
-3. the environment file, where ``${VAR}`` in a string is replaced by that variable;
+3. the environment file, where ``${VAR}`` in a string is replaced by that variable
+   (``${VAR:-default}``: the default when VAR is unset or empty);
 4. the defaults in ``shiftgate.config.models``.
+
+Variables come from the process environment, over the optional ``env_file`` the environment
+file names (``NAME=value`` lines, e.g. the ports and DSN a local sandbox wrote when it
+started): a tool that starts services says where they are without anyone exporting them,
+and a variable set in the process still wins.
 
 Every error names where the bad value came from (file and key, or the variable, or the
 command-line flag) and is raised as ``ConfigError``, which the CLI turns into exit code 2.
@@ -25,12 +31,13 @@ from pydantic import ValidationError
 
 from shiftgate.config.files import describe, read_mapping
 from shiftgate.config.models import Environment
-from shiftgate.config.paths import environment_file
+from shiftgate.config.paths import environment_file, project_root
 from shiftgate.errors import ConfigError
-from shiftgate.sandbox.state import exported_environ
 
 OVERRIDE_PREFIX = "SHIFTGATE_"
-_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ENV_FILE_KEY = "env_file"
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_VARIABLE_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _UNION_TAGS = {"sandbox", "kubernetes", "haproxy", "gateway-api", "istio", "service-selector"}
 
 Key = tuple[str, ...]
@@ -42,11 +49,16 @@ def load_environment(
     environ: Mapping[str, str] | None = None,
     overrides: Sequence[str] = (),
 ) -> Environment:
-    """Read, interpolate, override and validate one environment file."""
-    env_vars = _default_environ() if environ is None else dict(environ)
+    """Read, interpolate, override and validate one environment file.
+
+    ``environ`` replaces the process environment and the ``env_file`` (tests pass exactly
+    the variables they mean)."""
     path = environment_file(name_or_path)
     source = str(path)
     raw = _read_yaml(path)
+    # A loading instruction, not a setting: it names where more variables are.
+    env_file = raw.pop(ENV_FILE_KEY, None)
+    env_vars = _default_environ(env_file, source) if environ is None else dict(environ)
     data = _interpolate(raw, env_vars, source, ())
     sources: dict[Key, str] = {}
     for key, value, origin in _env_overrides(env_vars):
@@ -68,13 +80,40 @@ def load_environment(
             + _hint(environment.database.dsn_env),
         )
     environment.database.set_dsn(dsn)
+    environment.set_source(source)
     return environment
 
 
-def _default_environ() -> dict[str, str]:
-    """The process environment over the sandbox's exported variables: a running sandbox is
-    found without anyone exporting its ports, and an explicit variable still wins."""
-    return {**exported_environ(), **os.environ}
+def _default_environ(env_file: Any, source: str) -> dict[str, str]:
+    """The process environment over the variables of ``env_file`` (when it names one)."""
+    process = dict(os.environ)
+    if env_file is None:
+        return process
+    if not isinstance(env_file, str) or not env_file.strip():
+        raise ConfigError(source, ENV_FILE_KEY, "must be the path of a file of NAME=value lines")
+    path = Path(_interpolate(env_file, process, source, (ENV_FILE_KEY,)))
+    path = path if path.is_absolute() else project_root() / path
+    return {**read_variables(path), **process}
+
+
+def read_variables(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines (blank lines and ``#`` comments skipped, values taken as they
+    are: no quotes, no expansion); none when the file does not exist (yet)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read the variables file: {exc}") from None
+    variables: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _VARIABLE_LINE.match(line)
+        if match is None:
+            raise ConfigError(str(path), f"line {number}", "expected NAME=value")
+        variables[match.group(1)] = match.group(2)
+    return variables
 
 
 def available_environments(folder: Path) -> list[str]:
@@ -96,7 +135,9 @@ def _interpolate(value: Any, env: Mapping[str, str], source: str, key: Key) -> A
     if isinstance(value, str):
 
         def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
+            name, default = match.group(1), match.group(2)
+            if default is not None and not env.get(name):
+                return default
             if name not in env:
                 raise ConfigError(
                     source, ".".join(key), f"environment variable {name} is not set" + _hint(name)

@@ -432,3 +432,12 @@ class Environment(Strict):
     load: LoadConfig
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     run: RunContext = Field(default_factory=RunContext)
+    _source: str = PrivateAttr("environment file")
+
+    @property
+    def source(self) -> str:
+        """The file it was loaded from: configuration errors found later name it."""
+        return self._source
+
+    def set_source(self, path: str) -> None:
+        self._source = path

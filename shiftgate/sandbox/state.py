@@ -2,7 +2,9 @@
 
 One JSON file (``<state_dir>/state.json``, mode 0600 because it holds the sandbox's
 generated passwords) is the single source of truth between commands; a lock file serialises
-the commands that change the sandbox, so two ``up`` runs cannot start things twice.
+the commands that change the sandbox, so two ``up`` runs cannot start things twice. Every
+save also writes ``<state_dir>/variables.env`` (mode 0600: it holds the probe's DSN), the
+SHIFTGATE_SANDBOX_* variables that ``environments/sandbox.yaml`` names as its ``env_file``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pydantic import BaseModel, Field
 
 from shiftgate.config.models import Color
 from shiftgate.config.paths import project_root
+from shiftgate.ports import free_port
+
+__all__ = ["free_port"]  # kept here for the sandbox's callers; the home is shiftgate.ports
 
 STATE_DIR_ENV = "SHIFTGATE_SANDBOX_DIR"
 REPLICAS_PER_COLOR = 2
@@ -115,13 +120,22 @@ def load(folder: Path) -> SandboxState | None:
     return SandboxState.model_validate_json(path.read_text(encoding="utf-8"))
 
 
+def variables_file(folder: Path) -> Path:
+    return folder / "variables.env"
+
+
 def save(folder: Path, state: SandboxState) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    path = state_file(folder)
+    _write_private(state_file(folder), state.model_dump_json(indent=2))
+    lines = [f"{name}={value}\n" for name, value in variables(state, folder.resolve()).items()]
+    _write_private(variables_file(folder), "".join(lines))
+
+
+def _write_private(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(state.model_dump_json(indent=2))
+        handle.write(text)
     tmp.replace(path)  # atomic: a reader never sees half a file
 
 
@@ -135,12 +149,6 @@ def locked(folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_is_free(port: int) -> bool:
@@ -193,8 +201,11 @@ def exported_environ(folder: Path | None = None) -> dict[str, str]:
     """
     folder = folder or state_dir()
     state = load(folder)
-    if state is None:
-        return {}
+    return {} if state is None else variables(state, folder)
+
+
+def variables(state: SandboxState, folder: Path) -> dict[str, str]:
+    """Where the sandbox's components listen, as ``environments/sandbox.yaml`` reads it."""
     return {
         "SHIFTGATE_SANDBOX_DSN": state.probe_dsn,
         "SHIFTGATE_SANDBOX_ROUTER_URL": state.url(state.ports.router),

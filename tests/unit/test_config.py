@@ -179,3 +179,58 @@ def test_unknown_candidate_from_the_command_line_names_the_flag() -> None:
     assert message.startswith("command line --set versions.candidate=9.9.9: versions:")
     assert "9.9.9' has no entry in specs (known: 2.4.3, 2.5.0, 2.5.1)" in message
     assert "got {" not in message  # no dump of the whole section
+
+
+def test_env_file_variables_fill_the_file_and_the_process_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "variables.env").write_text(
+        "# written by the sandbox\n\n"
+        + "".join(f"{name}={value}\n" for name, value in ENV.items())
+        + "SHIFTGATE_SANDBOX_BLUE_URL=http://from-the-file:1\n",
+        encoding="utf-8",
+    )
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SHIFTGATE_SANDBOX_DIR", str(tmp_path))
+    monkeypatch.setenv("SHIFTGATE_SANDBOX_GREEN_URL", "http://from-the-process:2")
+    env = load_environment("sandbox")
+    assert env.database.dsn() == ENV["SHIFTGATE_SANDBOX_DSN"]
+    assert env.service.color_urls == {"blue": "http://from-the-file:1", "green": "http://from-the-process:2"}
+    assert env.source == str(SANDBOX_YAML)
+
+
+def test_missing_env_file_still_says_to_start_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SHIFTGATE_SANDBOX_DIR", str(tmp_path / "never-started"))
+    with pytest.raises(ConfigError) as caught:
+        load_environment("sandbox")
+    assert "environment variable SHIFTGATE_SANDBOX_" in str(caught.value)
+    assert "shiftgate sandbox up" in str(caught.value)
+
+
+def test_bad_env_file_line_names_file_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "variables.env").write_text("SHIFTGATE_SANDBOX_DSN=x\nexport nonsense\n", encoding="utf-8")
+    monkeypatch.setenv("SHIFTGATE_SANDBOX_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=rf"^{tmp_path / 'variables.env'}: line 2: expected NAME=value"):
+        load_environment("sandbox")
+
+
+def test_env_file_must_be_a_path(tmp_path: Path) -> None:
+    data = sandbox_data()
+    data["env_file"] = 3
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError, match=rf"^{path}: env_file: must be the path"):
+        load_environment(str(path), environ=None)
+
+
+def test_interpolation_default_applies_only_when_the_variable_is_unset_or_empty(tmp_path: Path) -> None:
+    data = sandbox_data()
+    data["service"]["url"] = "${SHIFTGATE_TEST_URL:-http://default:1}"  # type: ignore[index]
+    path = write(tmp_path, data)
+    assert load_environment(str(path), environ=ENV).service.url == "http://default:1"
+    given = {**ENV, "SHIFTGATE_TEST_URL": "http://given:2"}
+    assert load_environment(str(path), environ=given).service.url == "http://given:2"
