@@ -18,9 +18,10 @@ from shiftgate.config.gates import load_gate
 from shiftgate.config.loader import load_environment
 from shiftgate.config.paths import reports_dir
 from shiftgate.errors import ExitCode, SourceUnavailable
-from shiftgate.platforms.factory import platform_for
-from shiftgate.routers.base import live_color
-from shiftgate.routers.factory import router_for
+from shiftgate.platforms.registry import platform_for
+from shiftgate.probes.router import live_color
+from shiftgate.probes.views import platform_view, router_view
+from shiftgate.routers.registry import router_for
 from shiftgate.run.gate import run_gate
 from shiftgate.run.journal import Pointer, read_run, runs_dir
 from shiftgate.run.plan import load_plan
@@ -131,9 +132,10 @@ def _dry_run(args: argparse.Namespace) -> int:
     overrides = [*args.overrides, f"versions.candidate={args.candidate}"]
     environment = load_environment(args.env, overrides=overrides)
     plan = load_plan(args.plan)
-    weights = router_for(environment).weights()
+    # A dry run only reads: it holds views, not the adapters that write.
+    weights = router_view(environment).weights()
     live = live_color(weights)
-    versions = platform_for(environment).versions()
+    versions = platform_view(environment).versions()
     idle = "green" if live == "blue" else "blue"
     out.print(f"plan {plan.name}: {args.candidate} → {idle} (idle), stable {versions[live]} on {live}")
     for stage in plan.stages:
@@ -150,8 +152,8 @@ def status_dict(env_name: str, overrides: Sequence[str]) -> dict[str, Any]:
     pointer = Pointer(reports, environment.service.name, environment.name)
     result: dict[str, Any] = {"environment": environment.name, "service": environment.service.name}
     try:
-        weights = router_for(environment).weights()
-        versions = platform_for(environment).versions()
+        weights = router_view(environment).weights()
+        versions = platform_view(environment).versions()
         result.update(
             live=live_color(weights), weights=weights,
             colors={c: {"version": v} for c, v in versions.items()},

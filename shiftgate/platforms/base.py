@@ -1,9 +1,8 @@
-"""The platform Protocol: what the runner and the rollout checks need from where colors run.
+"""The write side of a platform: what the runner needs from where colors run.
 
-Implementations: ``shiftgate.sandbox.platform`` (processes of the embedded sandbox) and
-``shiftgate.platforms.kubernetes`` (Deployments through the official client). Reads are
-safe on production; only ``deploy`` and ``undo`` change anything, and only the runner calls
-them.
+Implementations are registered by kind in ``shiftgate.platforms.registry``: the embedded
+sandbox's processes and Kubernetes Deployments. Each extends its read view (what checks get);
+only ``deploy`` and ``undo`` change anything, and only the runner calls them.
 """
 
 from __future__ import annotations
@@ -11,16 +10,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from shiftgate.config.models import Color
-from shiftgate.errors import ExitCode, ShiftgateError
-from shiftgate.probes.platform import LogLine, PlatformView, ResourceUse, RolloutStatus
+from shiftgate.probes.platform import LogLine, PlatformError, PlatformView, ResourceUse, RolloutStatus
 
 __all__ = ["LogLine", "Platform", "PlatformError", "ResourceUse", "RolloutStatus"]
-
-
-class PlatformError(ShiftgateError):
-    """The platform refused or failed an action (forbidden, timed out, rejected manifest)."""
-
-    exit_code = ExitCode.FAILED
 
 
 class Platform(PlatformView, Protocol):

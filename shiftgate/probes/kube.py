@@ -1,6 +1,7 @@
 """Building the Kubernetes client and calling it with a timeout and errors that say what to fix.
 
-Every call goes through ``KubeCalls``: it passes ``_request_timeout`` and reads the raw JSON
+Every call goes through ``KubeReads`` (reads; what read views hold) or ``KubeCalls`` (adds
+writes; what the runner's adapters hold): it passes ``_request_timeout`` and reads the raw JSON
 (``_preload_content=False``), so adapters handle built-in and custom objects as the same plain
 dicts the API serves (camelCase, as in the manifests) instead of the client's models.
 
@@ -24,6 +25,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from shiftgate.config.models import Environment
 from shiftgate.errors import ConfigError, ShiftgateError, SourceUnavailable
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
@@ -55,6 +57,14 @@ def make_api_client(context: str | None = None, in_cluster: bool = False) -> cli
     except ConfigException as exc:
         key = "platform.in_cluster" if in_cluster else "platform.context"
         raise ConfigError("kubernetes client configuration", key, str(exc)) from None
+
+
+def api_client_for(environment: Environment) -> client.ApiClient:
+    """The client at the Kubernetes platform's context (the default context otherwise)."""
+    platform = environment.platform
+    if platform.kind == "kubernetes":
+        return make_api_client(platform.context, platform.in_cluster)
+    return make_api_client()
 
 
 def _in_cluster() -> client.ApiClient:
@@ -93,8 +103,10 @@ def _status_message(exc: ApiException) -> str:
         return f"{exc.status} {exc.reason}".strip()
 
 
-class KubeCalls:
-    """Calls one namespace's API with a timeout; maps failures onto shiftgate's errors."""
+class KubeReads:
+    """Reads one namespace's API with a timeout; maps failures onto shiftgate's errors.
+
+    Read views hold only this: it has no method that changes the cluster."""
 
     def __init__(
         self,
@@ -126,11 +138,6 @@ class KubeCalls:
     def read_text(self, verb: str, resource: Resource, fn: Callable[..., Any], *args: Any, **kw: Any) -> str:
         raw = self._raw(verb, resource, fn, args, kw, reading=True, missing_ok=False)
         return raw.decode(errors="replace") if raw is not None else ""
-
-    def write(self, verb: str, resource: Resource, fn: Callable[..., Any], *args: Any, **kw: Any) -> Json:
-        found = self._call(verb, resource, fn, args, kw, reading=False, missing_ok=False)
-        assert found is not None
-        return found
 
     def _call(
         self,
@@ -188,6 +195,16 @@ class KubeCalls:
             raise self.error(
                 f"{what}: {self.server} unreachable ({exc}); the change may not have been made"
             ) from None
+
+
+
+class KubeCalls(KubeReads):
+    """Reads and writes: held by the platform and router adapters the runner holds."""
+
+    def write(self, verb: str, resource: Resource, fn: Callable[..., Any], *args: Any, **kw: Any) -> Json:
+        found = self._call(verb, resource, fn, args, kw, reading=False, missing_ok=False)
+        assert found is not None
+        return found
 
     def modify_custom(
         self, resource: Resource, version: str, name: str, change: Callable[[Json], None], attempts: int = 3

@@ -11,6 +11,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shiftgate.config.models import Color
+from shiftgate.errors import ExitCode, ShiftgateError
+
+
+class PlatformError(ShiftgateError):
+    """The platform refused or failed an action (forbidden, timed out, rejected manifest)."""
+
+    exit_code = ExitCode.FAILED
 
 
 @dataclass(frozen=True)

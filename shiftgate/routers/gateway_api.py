@@ -1,32 +1,25 @@
 """Traffic split by a Gateway API HTTPRoute: the weights of the two colors' backendRefs.
 
-The rule that carries the colors is the first one whose backendRefs name a color's Service;
-other rules and other backends are left as they are. Weights are written as percentages
-(Gateway API weights are relative; an omitted weight counts as 1) and read back after the
-write; a parent (Gateway) that reports the new generation not Accepted / ResolvedRefs makes
-the shift fail with the Gateway's own message.
+Reading is ``GatewayApiRouterView``; this adds the write. Other rules and other backends are
+left as they are. Weights are written as percentages and read back after the write; a
+parent (Gateway) that reports the new generation not Accepted / ResolvedRefs makes the shift
+fail with the Gateway's own message.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubernetes import client
 
-from shiftgate.config.models import COLORS, Color
+from shiftgate.config.models import COLORS
 from shiftgate.config.models import GatewayApiRouter as GatewayApiRouterConfig
-from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json
+from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeCalls
+from shiftgate.probes.kubernetes_routers import GatewayApiRouterView
 from shiftgate.routers.base import RouterError, Weights
-from shiftgate.routers.custom_object import CustomObjectRouter, percentages
-
-GROUP, VERSION = "gateway.networking.k8s.io", "v1"
+from shiftgate.routers.custom_object import write_weights
 
 
-class GatewayApiRouter(CustomObjectRouter):
+class GatewayApiRouter(GatewayApiRouterView):
     """The ``Router`` of an HTTPRoute's backend weights."""
-
-    name = "gateway-api"
-    group, version, plural = GROUP, VERSION, "httproutes"
 
     def __init__(
         self,
@@ -35,24 +28,11 @@ class GatewayApiRouter(CustomObjectRouter):
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
-        self.config = config
-        super().__init__(config.namespace, config.route, "HTTPRoute", api_client, timeout=timeout)
+        super().__init__(config, api_client, timeout=timeout)
+        self.writes = KubeCalls(self.calls.api_client, config.namespace, RouterError, timeout)
 
-    def _rule(self, route: Json) -> list[dict[str, Any]]:
-        names = set(self.config.backends.values())
-        for rule in route.get("spec", {}).get("rules", []):
-            refs: list[dict[str, Any]] = rule.get("backendRefs", [])
-            if any(ref.get("name") in names for ref in refs):
-                return refs
-        raise RouterError(f"{self.what} has no rule with a backendRef to {', '.join(sorted(names))}")
-
-    def _weights_of(self, route: Json) -> Weights:
-        refs = self._rule(route)
-        raw: dict[Color, int] = {
-            color: sum(int(r.get("weight", 1)) for r in refs if r.get("name") == self.config.backends[color])
-            for color in COLORS
-        }
-        return percentages(raw, self.what)
+    def set_weights(self, weights: Weights) -> Weights:
+        return write_weights(self, self.writes, weights, lambda r: self._write(r, weights), self._accepted)
 
     def _write(self, route: Json, weights: Weights) -> None:
         refs = self._rule(route)

@@ -1,31 +1,24 @@
 """Traffic split by an Istio VirtualService: the weights of the colors' subsets.
 
-The HTTP route that carries the colors is the first ``spec.http`` entry whose destinations
-name a color's subset (``router.subsets``, defined by the DestinationRule). Weights are
-written as percentages and read back; Istio rejects (through its validating webhook) a
-route whose weights do not sum to 100, which surfaces as the API's own message.
+Reading is ``IstioRouterView``; this adds the write. Weights are written as percentages and
+read back; Istio rejects (through its validating webhook) a route whose weights do not sum
+to 100, which surfaces as the API's own message.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubernetes import client
 
-from shiftgate.config.models import COLORS, Color
+from shiftgate.config.models import COLORS
 from shiftgate.config.models import IstioRouter as IstioRouterConfig
-from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json
+from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeCalls
+from shiftgate.probes.kubernetes_routers import IstioRouterView
 from shiftgate.routers.base import RouterError, Weights
-from shiftgate.routers.custom_object import CustomObjectRouter, percentages
-
-GROUP, VERSION = "networking.istio.io", "v1beta1"
+from shiftgate.routers.custom_object import write_weights
 
 
-class IstioRouter(CustomObjectRouter):
+class IstioRouter(IstioRouterView):
     """The ``Router`` of a VirtualService's subset weights."""
-
-    name = "istio"
-    group, version, plural = GROUP, VERSION, "virtualservices"
 
     def __init__(
         self,
@@ -34,32 +27,12 @@ class IstioRouter(CustomObjectRouter):
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     ) -> None:
-        self.config = config
-        super().__init__(
-            config.namespace, config.virtual_service, "VirtualService", api_client, timeout=timeout
-        )
+        super().__init__(config, api_client, timeout=timeout)
+        self.writes = KubeCalls(self.calls.api_client, config.namespace, RouterError, timeout)
 
-    def _route(self, vs: Json) -> list[dict[str, Any]]:
-        subsets = set(self.config.subsets.values())
-        for http in vs.get("spec", {}).get("http", []):
-            route: list[dict[str, Any]] = http.get("route", [])
-            if any(d.get("destination", {}).get("subset") in subsets for d in route):
-                return route
-        raise RouterError(f"{self.what} has no http route to the subsets {', '.join(sorted(subsets))}")
-
-    def _weights_of(self, vs: Json) -> Weights:
-        route = self._route(vs)
-        # Istio: a lone destination without a weight takes all traffic.
-        default = 100 if len(route) == 1 else 0
-        raw: dict[Color, int] = {
-            color: sum(
-                int(d.get("weight", default))
-                for d in route
-                if d.get("destination", {}).get("subset") == self.config.subsets[color]
-            )
-            for color in COLORS
-        }
-        return percentages(raw, self.what)
+    def set_weights(self, weights: Weights) -> Weights:
+        # Istio accepts or rejects in the write itself (its webhook): nothing to check after.
+        return write_weights(self, self.writes, weights, lambda vs: self._write(vs, weights), lambda _: None)
 
     def _write(self, vs: Json, weights: Weights) -> None:
         route = self._route(vs)

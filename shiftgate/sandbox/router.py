@@ -1,4 +1,4 @@
-"""The HAProxy router: color weights through HAProxy's admin socket (runtime API).
+"""The HAProxy router, written: color weights through HAProxy's admin socket (runtime API).
 
 Every replica of a color in the router backend carries the color's weight; a change is
 applied with ``set weight`` and read back with ``get weight`` — no reload, no dropped
@@ -7,29 +7,13 @@ connection, effective for the next request.
 
 from __future__ import annotations
 
-from shiftgate.config.models import HaproxyRouter as HaproxyRouterConfig
-from shiftgate.errors import SandboxError, SourceUnavailable
+from shiftgate.errors import SandboxError
 from shiftgate.routers.base import RouterError, Weights, validate_weights
-from shiftgate.sandbox.haproxy import AdminSocket
+from shiftgate.sandbox.router_view import HaproxyRouterView
 
 
-class HaproxyRouter:
-    name = "haproxy"
-    supports_partial = True
-
-    def __init__(self, config: HaproxyRouterConfig) -> None:
-        self.config = config
-        self.socket = AdminSocket(config.admin_socket)
-
-    @property
-    def source(self) -> str:
-        return f"haproxy admin socket {self.config.admin_socket}"
-
-    def weights(self) -> Weights:
-        try:
-            return self.socket.weights(self.config.backend)
-        except (OSError, SandboxError) as exc:
-            raise SourceUnavailable(self.source, str(exc)) from None
+class HaproxyRouter(HaproxyRouterView):
+    """The ``Router`` of the sandbox's HAProxy."""
 
     def set_weights(self, weights: Weights) -> Weights:
         validate_weights(self, weights)
