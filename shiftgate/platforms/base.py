@@ -22,10 +22,6 @@ class Platform(PlatformView, Protocol):
         """Start rolling ``version`` out to ``color`` (returns before it is complete)."""
         ...
 
-    def wait_rollout(self, color: Color, timeout_s: float) -> RolloutStatus:
-        """Block until the rollout is complete or failed, or the timeout passes."""
-        ...
-
     def undo(self, color: Color) -> None:
         """``kubectl rollout undo``: the color goes back to its previous revision."""
         ...

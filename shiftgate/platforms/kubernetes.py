@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -26,7 +25,7 @@ from shiftgate.config.models import Color, Environment, VersionSpec
 from shiftgate.config.models import KubernetesPlatform as KubernetesPlatformConfig
 from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError
-from shiftgate.platforms.base import PlatformError, RolloutStatus
+from shiftgate.platforms.base import PlatformError
 from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeCalls, Resource
 from shiftgate.probes.kubernetes_platform import (
     DEPLOYMENTS,
@@ -84,10 +83,9 @@ class KubernetesPlatform(KubernetesPlatformView):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(config, api_client, timeout=timeout)
+        super().__init__(config, api_client, poll_s=poll_s, timeout=timeout, clock=clock, sleep=sleep)
         self.writes = KubeCalls(self.calls.api_client, config.namespace, PlatformError, timeout)
         self.version_env = version_env or {}
-        self.poll_s, self.clock, self.sleep = poll_s, clock, sleep
 
     @classmethod
     def from_environment(cls, environment: Environment) -> Self:
@@ -134,20 +132,6 @@ class KubernetesPlatform(KubernetesPlatformView):
             force=True,
             _content_type="application/apply-patch+yaml",
         )
-
-    def wait_rollout(self, color: Color, timeout_s: float) -> RolloutStatus:
-        deadline = self.clock() + timeout_s
-        while True:
-            status = self.rollout_status(color)
-            if status.complete or status.failed:
-                return status
-            if self.clock() >= deadline:
-                return replace(
-                    status,
-                    failed=True,
-                    message=f"timed out after {timeout_s:g} s waiting for the rollout: {status.message}",
-                )
-            self.sleep(self.poll_s)
 
     def undo(self, color: Color) -> None:
         deployment = self._deployment(color)

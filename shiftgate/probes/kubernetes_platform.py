@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Self
 
@@ -102,9 +104,13 @@ class KubernetesPlatformView:
         config: KubernetesPlatformConfig,
         api_client: client.ApiClient | None = None,
         *,
+        poll_s: float = 2.0,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
+        self.poll_s, self.clock, self.sleep = poll_s, clock, sleep
         api = api_client or make_api_client(config.context, config.in_cluster)
         self.calls = KubeReads(api, config.namespace, PlatformError, timeout)
         self.apps = client.AppsV1Api(api)
@@ -152,6 +158,20 @@ class KubernetesPlatformView:
             message = f"deployment {self.deployment_name(color)} not found in namespace {self.namespace}"
             return RolloutStatus(color, None, 0, 0, 0, 0, complete=False, failed=True, message=message)
         return decide_rollout(color, deployment)
+
+    def wait_rollout(self, color: Color, timeout_s: float) -> RolloutStatus:
+        deadline = self.clock() + timeout_s
+        while True:
+            status = self.rollout_status(color)
+            if status.complete or status.failed:
+                return status
+            if self.clock() >= deadline:
+                return replace(
+                    status,
+                    failed=True,
+                    message=f"timed out after {timeout_s:g} s waiting for the rollout: {status.message}",
+                )
+            self.sleep(self.poll_s)
 
     def logs(self, color: Color, since: float) -> list[LogLine]:
         pods = self.calls.read(

@@ -62,6 +62,11 @@ class PlatformView(Protocol):
 
     def rollout_status(self, color: Color) -> RolloutStatus: ...
 
+    def wait_rollout(self, color: Color, timeout_s: float) -> RolloutStatus:
+        """Poll the rollout status until complete or failed, or the timeout passes (reads
+        only: the rollout check waits on a deploy the runner started)."""
+        ...
+
     def logs(self, color: Color, since: float) -> list[LogLine]:
         """Log lines of the color's replicas since a Unix time."""
         ...

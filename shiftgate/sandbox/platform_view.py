@@ -11,6 +11,7 @@ lock: a deploy is replacing replicas, and one being absent is progress, not fail
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import re
@@ -38,8 +39,9 @@ class SandboxPlatformView:
 
     name = "sandbox"
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, poll_s: float = 0.5) -> None:
         self.folder = (folder or st.state_dir()).resolve()
+        self.poll_s = poll_s
 
     @classmethod
     def from_environment(cls, environment: Environment) -> Self:
@@ -99,6 +101,18 @@ class SandboxPlatformView:
             message="; ".join(parts),
         )
 
+
+    def wait_rollout(self, color: Color, timeout_s: float) -> RolloutStatus:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = self.rollout_status(color)
+            if status.complete or status.failed:
+                return status
+            if time.monotonic() >= deadline:
+                return dataclasses.replace(
+                    status, failed=True, message=f"timed out after {timeout_s:g} s: {status.message}"
+                )
+            time.sleep(self.poll_s)
 
     def logs(self, color: Color, since: float) -> list[LogLine]:
         """Lines the color's current replicas wrote since ``since`` (``kubectl logs`` of the
