@@ -17,7 +17,7 @@ from kubernetes import client
 
 from shiftgate.config.models import OperatorRules
 from shiftgate.errors import SourceUnavailable
-from shiftgate.probes.kube import DEFAULT_TIMEOUT, KubeCalls, Resource, make_api_client
+from shiftgate.probes.kube import DEFAULT_TIMEOUT, KubeReads, Resource, make_api_client
 
 GROUP, VERSION, PLURAL = "monitoring.coreos.com", "v1", "prometheusrules"
 PROMETHEUS_RULES = Resource(PLURAL, GROUP)
@@ -32,7 +32,7 @@ def read_prometheus_rules(
 ) -> dict[str, list[dict[str, Any]]]:
     """``{"<namespace>/<name>": spec.groups}`` of each PrometheusRule, in name order."""
     api = api_client or make_api_client()
-    calls = KubeCalls(api, namespace, lambda problem: SourceUnavailable("PrometheusRule", problem), timeout)
+    calls = KubeReads(api, namespace, lambda problem: SourceUnavailable("PrometheusRule", problem), timeout)
     custom = client.CustomObjectsApi(api)
     kw = {"label_selector": label_selector} if label_selector else {}
     found = calls.read_optional(
