@@ -75,8 +75,9 @@ class Runner:
         with self._lock():
             state = self._unfinished()
             if state is None:
-                raise UsageError("no unfinished run to resume")
-            if state.rolling_back or self._failed_after_traffic(state):
+                raise UsageError(f"no unfinished run to resume{self._last_outcome()}")
+            if state.rollback_began or self._failed_after_traffic(state):
+                # A rollback that began is finished, never undone by advancing the plan.
                 return self._rollback(state, "resuming an unfinished rollback")
             return self._advance(state)
 
@@ -287,8 +288,22 @@ class Runner:
         return run_lock(self.ctx.reports, self.env.service.name, self.env.name)
 
     def _unfinished(self) -> RunState | None:
+        """The run the pointer names, unless its journal says it finished: a crash between
+        ``run_finished`` and removing the pointer must not let a run be advanced or resumed
+        (a rolled-back candidate promoted), so the pointer is cleared then."""
         run_id = self.pointer.current()
-        return read_run(runs_dir(self.ctx.reports) / run_id) if run_id else None
+        state = read_run(runs_dir(self.ctx.reports) / run_id) if run_id else None
+        if run_id and state is not None and state.finished is not None:
+            self.pointer.clear(run_id)
+            return None
+        return state
+
+    def _last_outcome(self) -> str:
+        last = self.pointer.last()
+        state = read_run(runs_dir(self.ctx.reports) / last) if last else None
+        if state is None or state.finished is None:
+            return ""
+        return f": run {state.run_id} already finished ({state.finished.get('outcome')}), nothing changed"
 
     def _unfinished_message(self, state: RunState) -> str:
         last = state.events[-1]
