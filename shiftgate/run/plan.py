@@ -48,6 +48,9 @@ class Plan(BaseModel):
     keep_warm_s: float = Field(
         900, ge=0, description="How long the old color stays ready for an instant rollback."
     )
+    rollback_retry_s: float = Field(
+        30, ge=0, description="How long a rollback retries the router's write before exit 4."
+    )
     stages: list[Stage] = Field(min_length=1)
 
     @model_validator(mode="after")
