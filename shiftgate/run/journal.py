@@ -18,11 +18,15 @@ import contextlib
 import fcntl
 import json
 import os
+import re
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import psutil
 
 from shiftgate.errors import UsageError
 
@@ -212,21 +216,25 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def run_lock(reports: Path, service: str, env: str) -> Iterator[None]:
-    """Only one process acts on a service+environment; a second one is told who holds it."""
+def run_lock(reports: Path, service: str, env: str, *, take_over_s: float | None = None) -> Iterator[None]:
+    """Only one process acts on a service+environment; a second one is told who holds it.
+
+    ``take_over_s`` (for ``rollback``): instead of giving up, ask the holder to stop with
+    SIGTERM (its own safety net moves traffic back), wait that long, then SIGKILL it and take
+    the lock. A dead holder holds nothing: the kernel released its flock.
+    """
     path = runs_dir(reports) / f"{service}.{env}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+", encoding="utf-8")
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise UsageError(
-                f"another shiftgate run acts on {service} in {env} ({holder}); nothing was changed "
-                "— wait for it, or see `shiftgate status`"
-            ) from None
+        if not _try_lock(handle):
+            holder = _holder(handle)
+            if take_over_s is None:
+                raise UsageError(
+                    f"another shiftgate run acts on {service} in {env} ({holder or 'unknown'}); "
+                    "nothing was changed — wait for it, or see `shiftgate status`"
+                )
+            _take_over(handle, holder, take_over_s)
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}")
@@ -234,3 +242,41 @@ def run_lock(reports: Path, service: str, env: str) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing releases the flock
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _holder(handle: IO[str]) -> str:
+    handle.seek(0)
+    return handle.read().strip()
+
+
+def _take_over(handle: IO[str], holder: str, wait_s: float) -> None:
+    match = re.match(r"pid (\d+)", holder)
+    pid = int(match.group(1)) if match else None
+    if pid is None or pid == os.getpid() or not _is_shiftgate(pid):
+        raise UsageError(f"the run lock is held by {holder or 'an unknown process'}: cannot take over")
+    for sig, wait in ((signal.SIGTERM, wait_s), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if _try_lock(handle):
+                return
+            time.sleep(0.1)
+    raise UsageError(f"the run lock holder (pid {pid}) did not let go after SIGTERM and SIGKILL")
+
+
+def _is_shiftgate(pid: int) -> bool:
+    """Signal only a process that is a shiftgate command: a stale pid may be anything now."""
+    try:
+        command = " ".join(psutil.Process(pid).cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return "shiftgate" in command

@@ -29,6 +29,7 @@ from types import FrameType
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from shiftgate.config.gates import load_gate
 from shiftgate.config.models import Color, Environment, other_color
 from shiftgate.errors import ExitCode, ShiftgateError, SourceUnavailable, UsageError
 from shiftgate.platforms.base import Platform, PlatformError
@@ -96,6 +97,7 @@ class Runner:
     # -- commands ---------------------------------------------------------------------------
     def run(self, candidate: str, *, only_stage: str | None = None) -> int:
         """The whole plan (or, for CI jobs, the one stage ``only_stage``)."""
+        check_plan_gates(self.ctx.plan)  # a gate that does not exist fails now, not at 50 %
         with self._lock():
             state = self._unfinished()
             if state is None:
@@ -110,6 +112,7 @@ class Runner:
             return self._guarded(state, lambda: self._advance(state, only_stage=only_stage))
 
     def resume(self) -> int:
+        check_plan_gates(self.ctx.plan)
         with self._lock():
             state = self._unfinished()
             if state is None:
@@ -120,7 +123,8 @@ class Runner:
             return self._guarded(state, lambda: self._advance(state))
 
     def rollback(self, reason: str = "asked for by `shiftgate rollback`") -> int:
-        with self._lock():
+        # A hung or stuck runner must not keep users on the candidate: take its lock over.
+        with self._lock(take_over_s=self.ctx.plan.takeover_wait_s):
             state = self._unfinished()
             if state is None:
                 state = self._warm_last_run()
@@ -449,8 +453,8 @@ class Runner:
         except Exception as exc:
             self.ctx.warn(f"could not show event {entry.get('event')}: {exc!r}")
 
-    def _lock(self) -> AbstractContextManager[None]:
-        return run_lock(self.ctx.reports, self.env.service.name, self.env.name)
+    def _lock(self, take_over_s: float | None = None) -> AbstractContextManager[None]:
+        return run_lock(self.ctx.reports, self.env.service.name, self.env.name, take_over_s=take_over_s)
 
     def _unfinished(self) -> RunState | None:
         """The run the pointer names, unless its journal says it finished: a crash between
@@ -511,3 +515,9 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "KeyboardInterrupt"
     return f"{type(exc).__name__}: {exc}"
+
+
+def check_plan_gates(plan: Plan) -> None:
+    """Every gate the plan names exists and is valid (ConfigError naming the file otherwise)."""
+    for stage in plan.stages:
+        load_gate(stage.gate)

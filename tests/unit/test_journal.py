@@ -93,3 +93,70 @@ def test_a_killed_rollback_is_resumed_as_a_rollback_not_a_promotion(tmp_path: Pa
     state = read_run(journal.folder)
     assert state is not None and state.finished is not None
     assert state.finished["outcome"] == "rolled_back"
+
+
+HOLDER = """
+import signal, sys, time
+from pathlib import Path
+from shiftgate.run.journal import run_lock
+if sys.argv[2] == "stubborn":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a hung runner that does not stop
+with run_lock(Path(sys.argv[1]), "recommendation", "sandbox"):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("kind", ["polite", "stubborn"])
+def test_rollback_takes_the_lock_over_from_a_hung_holder(tmp_path: Path, kind: str) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from shiftgate.run.journal import run_lock
+
+    script = tmp_path / "shiftgate_holder.py"  # "shiftgate" in its command line, as a runner's
+    script.write_text(HOLDER)
+    holder = subprocess.Popen([sys.executable, str(script), str(tmp_path), kind], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(UsageError, match="another shiftgate run"), run_lock(
+            tmp_path, "recommendation", "sandbox"
+        ):
+            pass
+        began = time.monotonic()
+        with run_lock(tmp_path, "recommendation", "sandbox", take_over_s=1.0):
+            took = time.monotonic() - began
+        assert holder.wait(timeout=10) != 0
+        assert took < (1.0 if kind == "polite" else 7.0)
+    finally:
+        holder.kill()
+
+
+def test_a_plan_that_never_promotes_is_refused(tmp_path: Path) -> None:
+    from shiftgate.errors import ConfigError
+    from shiftgate.run.plan import load_plan
+
+    path = tmp_path / "half.yaml"
+    path.write_text(
+        "name: half\nstages:\n"
+        "  - {name: preflight, gate: preflight, action: deploy}\n"
+        "  - {name: half, gate: post-deploy, action: shift, weight: 50}\n"
+    )
+    with pytest.raises(ConfigError, match="promote exactly once"):
+        load_plan(str(path))
+
+
+def test_a_plan_naming_a_missing_gate_fails_before_any_action(tmp_path: Path) -> None:
+    from shiftgate.errors import ConfigError
+    from shiftgate.run.plan import load_plan
+
+    world = (FakePlatform(), FakeRouter(), tmp_path)
+    runner = make(world, Gates())
+    plan = load_plan("blue-green")
+    stages = [*plan.stages[:-1], plan.stages[-1].model_copy(update={"gate": "no-such-gate"})]
+    runner.ctx.plan = plan.model_copy(update={"stages": stages})
+    with pytest.raises(ConfigError, match="no-such-gate"):
+        runner.run("2.5.0")
+    assert world[1].history == [] and world[0].calls == []
