@@ -19,12 +19,15 @@ class ExitCode(IntEnum):
     """Usage or configuration error; the message names the file and key at fault."""
     INTERNAL = 3
     """shiftgate itself broke: a bug, an unwritable reports folder."""
+    ROLLBACK_FAILED = 4
+    """A rollback could not be completed: traffic may still reach the candidate. A person must
+    act now."""
 
 
 class ShiftgateError(Exception):
     """Base of shiftgate's own errors; ``exit_code`` says how the CLI ends."""
 
-    exit_code: ExitCode = ExitCode.INTERNAL
+    exit_code: int = ExitCode.INTERNAL
 
 
 class ConfigError(ShiftgateError):

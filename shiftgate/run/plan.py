@@ -48,6 +48,13 @@ class Plan(BaseModel):
     keep_warm_s: float = Field(
         900, ge=0, description="How long the old color stays ready for an instant rollback."
     )
+    rollback_retry_s: float = Field(
+        30, ge=0, description="How long a rollback retries the router's write before exit 4."
+    )
+    takeover_wait_s: float = Field(
+        30, ge=0, description="How long `rollback` waits for a running runner to stop (SIGTERM) "
+        "before it kills it and takes over.",
+    )
     stages: list[Stage] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -62,6 +69,9 @@ class Plan(BaseModel):
             (i for i, a in enumerate(actions) if a == "shift"), default=-1
         ):
             raise ValueError("no shift may come after promote")
+        if actions.count("promote") != 1:
+            # A plan that never promotes leaves traffic split when it ends.
+            raise ValueError("a plan must promote exactly once: it ends with 100 % on one color")
         return self
 
     def stage(self, name: str) -> Stage:

@@ -5,17 +5,31 @@ it happens (``shiftgate.run.journal``); a gate that fails before traffic moved s
 traffic untouched; one that fails after traffic moved rolls back: all traffic to the stable
 color first (seconds: it is still warm), then ``undo`` of the candidate's color.
 Gates run as pytest subprocesses, so each leaves its Allure results and JUnit XML.
+
+Once traffic may be split, nothing ends the run with users on the candidate: any exception,
+and SIGINT, SIGTERM or SIGHUP, passes through one safety net that moves all traffic to the
+stable color first, journals why, and only then lets the error or the signal end the process.
+In a rollback the traffic write comes before the journal: a full disk must not keep users on
+a bad release.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from shiftgate.config.gates import load_gate
 from shiftgate.config.models import Color, Environment, other_color
 from shiftgate.errors import ExitCode, ShiftgateError, SourceUnavailable, UsageError
 from shiftgate.platforms.base import Platform, PlatformError
@@ -29,7 +43,28 @@ from shiftgate.run.plan import Plan, Stage
 class RollbackFailed(ShiftgateError):
     """Traffic could not be moved back: the release failed, and a person must act now."""
 
-    exit_code = ExitCode.FAILED
+    exit_code = ExitCode.ROLLBACK_FAILED
+
+
+class Interrupted(BaseException):
+    """A signal asked the runner to stop. A BaseException, like KeyboardInterrupt: no
+    ``except Exception`` on the way may swallow it before the safety net sees it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+class RunInterrupted(ShiftgateError):
+    """The run ended on a signal, after the safety net did its part (exit 128 + signal)."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        self.exit_code = 128 + signum
+        super().__init__(message)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_ROUTER_FAULTS = (RouterError, SourceUnavailable, OSError)
 
 
 GateRunner = Callable[[str, Sequence[str], Path], int]
@@ -47,6 +82,8 @@ class RunnerContext:
     overrides: Sequence[str] = ()
     gate_runner: GateRunner | None = None
     on_event: Callable[[Event], None] = lambda entry: None
+    warn: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr))
+    """Where problems that must not stop a rollback are reported (a journal write failed)."""
 
 
 class Runner:
@@ -54,10 +91,13 @@ class Runner:
         self.ctx = ctx
         self.env = ctx.environment
         self.pointer = Pointer(ctx.reports, self.env.service.name, self.env.name)
+        self._in_rollback = False
+        self._unwritten: list[tuple[Journal, str, dict[str, object]]] = []
 
     # -- commands ---------------------------------------------------------------------------
     def run(self, candidate: str, *, only_stage: str | None = None) -> int:
         """The whole plan (or, for CI jobs, the one stage ``only_stage``)."""
+        check_plan_gates(self.ctx.plan)  # a gate that does not exist fails now, not at 50 %
         with self._lock():
             state = self._unfinished()
             if state is None:
@@ -69,23 +109,78 @@ class Runner:
                 state = self._start(candidate)
             elif only_stage is None or state.candidate != candidate:
                 raise UsageError(self._unfinished_message(state))
-            return self._advance(state, only_stage=only_stage)
+            return self._guarded(state, lambda: self._advance(state, only_stage=only_stage))
 
     def resume(self) -> int:
+        check_plan_gates(self.ctx.plan)
         with self._lock():
             state = self._unfinished()
             if state is None:
-                raise UsageError("no unfinished run to resume")
-            if state.rolling_back or self._failed_after_traffic(state):
-                return self._rollback(state, "resuming an unfinished rollback")
-            return self._advance(state)
+                raise UsageError(f"no unfinished run to resume{self._last_outcome()}")
+            if state.rollback_began or self._failed_after_traffic(state):
+                # A rollback that began is finished, never undone by advancing the plan.
+                return self._guarded(state, lambda: self._rollback(state, "resuming an unfinished rollback"))
+            return self._guarded(state, lambda: self._advance(state))
 
     def rollback(self, reason: str = "asked for by `shiftgate rollback`") -> int:
-        with self._lock():
+        # A hung or stuck runner must not keep users on the candidate: take its lock over.
+        with self._lock(take_over_s=self.ctx.plan.takeover_wait_s):
             state = self._unfinished()
             if state is None:
                 state = self._warm_last_run()
-            return self._rollback(state, reason)
+            return self._guarded(state, lambda: self._rollback(state, reason))
+
+    # -- the safety net ---------------------------------------------------------------------
+    def _guarded(self, state: RunState, step: Callable[[], int]) -> int:
+        """Run ``step``; whatever ends it early (an exception, a signal) after traffic may
+        have moved, all traffic goes to the stable color before the error ends the run."""
+        try:
+            with self._signals_raise():
+                return step()
+        except RollbackFailed:
+            raise
+        except BaseException as exc:
+            current = read_run(runs_dir(self.ctx.reports) / state.run_id) or state
+            why = _why(exc)
+            if current.finished is None and (current.traffic_moved or current.rollback_began):
+                with self._signals_deferred():
+                    self._rollback(current, f"the runner stopped: {why}")
+            elif current.finished is None:
+                journal = Journal(runs_dir(self.ctx.reports) / state.run_id)
+                self._log_safe(journal, "interrupted", reason=why)
+            if isinstance(exc, Interrupted):
+                raise RunInterrupted(exc.signum, f"stopped by {why}; traffic is on the stable "
+                                     "color" if current.traffic_moved else f"stopped by {why}") from None
+            raise
+
+    @contextlib.contextmanager
+    def _signals_raise(self) -> Iterator[None]:
+        """SIGINT, SIGTERM and SIGHUP raise ``Interrupted`` where the runner is, so the safety
+        net sees them; during a rollback they are ignored until it is done."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            if self._in_rollback:
+                self.ctx.warn(f"{signal.Signals(signum).name} ignored: a rollback is in progress")
+                return
+            raise Interrupted(signum)
+
+        previous = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    @contextlib.contextmanager
+    def _signals_deferred(self) -> Iterator[None]:
+        was, self._in_rollback = self._in_rollback, True
+        try:
+            yield
+        finally:
+            self._in_rollback = was
 
     # -- the plan ---------------------------------------------------------------------------
     def _start(self, candidate: str) -> RunState:
@@ -219,30 +314,73 @@ class Runner:
 
     # -- rollback ---------------------------------------------------------------------------
     def _rollback(self, state: RunState, reason: str) -> int:
+        with self._signals_deferred():
+            return self._rollback_now(state, reason)
+
+    def _rollback_now(self, state: RunState, reason: str) -> int:
         journal = Journal(runs_dir(self.ctx.reports) / state.run_id)
         candidate: Color = state.candidate_color  # type: ignore[assignment]
         stable = other_color(candidate)
+        wanted: Weights = {stable: 100, candidate: 0}
         began = time.monotonic()
-        self._log(journal, "rollback_started", reason=reason, weights_before=self._weights_or_none())
+        self._log_safe(journal, "rollback_started", reason=reason, weights_before=self._weights_or_none())
         try:
-            held = self.ctx.router.set_weights({stable: 100, candidate: 0})
-        except (RouterError, SourceUnavailable) as exc:
-            self._log(journal, "rollback_failed", error=str(exc))
+            held = self._write_with_retries(wanted)
+        except _ROUTER_FAULTS as exc:
+            self._log_safe(journal, "rollback_failed", error=str(exc))
             raise RollbackFailed(
                 f"ROLLBACK FAILED, traffic may still reach {candidate}: {exc}; "
                 "run `shiftgate rollback` again (the run stays unfinished)"
             ) from None
         restored_s = time.monotonic() - began
-        self._log(journal, "traffic_restored", weights_after=held, restored_s=round(restored_s, 3))
+        self._log_safe(journal, "traffic_restored", weights_after=held, restored_s=round(restored_s, 3))
+        self._verify_restored(journal, wanted, stable)
+        undone = True
         try:
             self._undo(journal, state, candidate)
-        except (PlatformError, SourceUnavailable) as exc:
+        except (PlatformError, SourceUnavailable, OSError) as exc:
             # Users are safe on the stable color already; the idle one needs a hand.
-            self._log(journal, "undo_failed", color=candidate, error=str(exc))
-        self._log(journal, "rollback_done", restored_s=round(restored_s, 3),
-                  total_s=round(time.monotonic() - began, 3))
-        self._finish(journal, "rolled_back", reason=reason)
+            undone = False
+            self._log_safe(journal, "undo_failed", color=candidate, error=str(exc))
+        self._log_safe(journal, "rollback_done", restored_s=round(restored_s, 3),
+                       total_s=round(time.monotonic() - began, 3))
+        outcome = "rolled_back" if undone else "rolled_back_undo_failed"
+        self._finish_safe(journal, outcome, reason=reason)
         return ExitCode.FAILED
+
+    def _write_with_retries(self, wanted: Weights) -> Weights:
+        """The router's write, retried with backoff for ``rollback_retry_s``: a router that
+        refuses once (a conflict, a restarting API server) must not end the rollback."""
+        for attempt in Retrying(
+            stop=stop_after_delay(self.ctx.plan.rollback_retry_s),
+            wait=wait_exponential(multiplier=0.1, max=2),
+            retry=retry_if_exception_type(_ROUTER_FAULTS),
+            reraise=True,
+        ):
+            with attempt:
+                return self.ctx.router.set_weights(wanted)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    def _verify_restored(self, journal: Journal, wanted: Weights, stable: Color) -> None:
+        """Read the weights back and ask whether the stable color can serve: a rollback onto
+        a color with no ready replica has not made users safe."""
+        held = self._weights_or_none()
+        if held is not None and held != wanted:
+            self._log_safe(journal, "rollback_failed", error=f"router holds {held}, not {wanted}")
+            raise RollbackFailed(f"ROLLBACK FAILED: the router holds {held} after writing {wanted}")
+        try:
+            status = self.ctx.platform.rollout_status(stable)
+        except (PlatformError, SourceUnavailable, OSError) as exc:
+            self._log_safe(journal, "stable_unverified", color=stable, error=str(exc))
+            return
+        self._log_safe(journal, "stable_checked", color=stable, ready=status.ready,
+                       desired=status.desired, version=status.version)
+        if status.ready == 0:
+            self._log_safe(journal, "rollback_failed", error=f"no ready replica on {stable}")
+            raise RollbackFailed(
+                f"ROLLBACK FAILED: all traffic is on {stable}, but {stable} has no ready replica "
+                f"({status.message})"
+            )
 
     def _undo(self, journal: Journal, state: RunState, color: Color) -> None:
         """``rollout undo`` of the candidate's color, once: undo only a color that runs the
@@ -280,15 +418,61 @@ class Runner:
         self._log(journal, "run_finished", outcome=outcome, **fields)
         self.pointer.clear(journal.run_id)
 
+    def _finish_safe(self, journal: Journal, outcome: str, **fields: object) -> None:
+        """End a rolled-back run; if the journal cannot say so, the run stays unfinished
+        (its pointer kept), and a later ``rollback`` ends it again, harmlessly."""
+        if self._log_safe(journal, "run_finished", outcome=outcome, **fields):
+            try:
+                self.pointer.clear(journal.run_id)
+            except OSError as exc:
+                self.ctx.warn(f"could not clear the run pointer: {exc}")
+
     def _log(self, journal: Journal, event: str, **fields: object) -> None:
+        # A view that raises here is a fault like any other: the safety net rolls back.
         self.ctx.on_event(journal.append(event, **fields))
 
-    def _lock(self) -> AbstractContextManager[None]:
-        return run_lock(self.ctx.reports, self.env.service.name, self.env.name)
+    def _log_safe(self, journal: Journal, event: str, **fields: object) -> bool:
+        """Journal without ever raising: entries that could not be written are reported,
+        kept, and written first the next time (in their order). True when all are written."""
+        self._unwritten.append((journal, event, fields))
+        while self._unwritten:
+            target, name, values = self._unwritten[0]
+            try:
+                entry = target.append(name, **values)
+            except OSError as exc:
+                self.ctx.warn(f"journal write failed ({name}): {exc}; traffic actions go on")
+                return False
+            self._unwritten.pop(0)
+            self._show(entry)
+        return True
+
+    def _show(self, entry: Event) -> None:
+        """In a rollback the view may break (a terminal gone, a bug); the rollback must not."""
+        try:
+            self.ctx.on_event(entry)
+        except Exception as exc:
+            self.ctx.warn(f"could not show event {entry.get('event')}: {exc!r}")
+
+    def _lock(self, take_over_s: float | None = None) -> AbstractContextManager[None]:
+        return run_lock(self.ctx.reports, self.env.service.name, self.env.name, take_over_s=take_over_s)
 
     def _unfinished(self) -> RunState | None:
+        """The run the pointer names, unless its journal says it finished: a crash between
+        ``run_finished`` and removing the pointer must not let a run be advanced or resumed
+        (a rolled-back candidate promoted), so the pointer is cleared then."""
         run_id = self.pointer.current()
-        return read_run(runs_dir(self.ctx.reports) / run_id) if run_id else None
+        state = read_run(runs_dir(self.ctx.reports) / run_id) if run_id else None
+        if run_id and state is not None and state.finished is not None:
+            self.pointer.clear(run_id)
+            return None
+        return state
+
+    def _last_outcome(self) -> str:
+        last = self.pointer.last()
+        state = read_run(runs_dir(self.ctx.reports) / last) if last else None
+        if state is None or state.finished is None:
+            return ""
+        return f": run {state.run_id} already finished ({state.finished.get('outcome')}), nothing changed"
 
     def _unfinished_message(self, state: RunState) -> str:
         last = state.events[-1]
@@ -306,9 +490,10 @@ class Runner:
         return self.ctx.router.weights()
 
     def _weights_or_none(self) -> Weights | None:
+        """Best effort, for evidence: no router error may stop a rollback before its write."""
         try:
             return self.ctx.router.weights()
-        except SourceUnavailable:
+        except _ROUTER_FAULTS:
             return None
 
     def _check_router_can_do_the_plan(self) -> None:
@@ -322,3 +507,17 @@ class Runner:
                     f"{self.ctx.plan.name} shifts part of it in {', '.join(partial)}: set "
                     "router.skip_partial_shift to skip those steps, or use a weighted router"
                 )
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, Interrupted):
+        return f"signal {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        return "KeyboardInterrupt"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def check_plan_gates(plan: Plan) -> None:
+    """Every gate the plan names exists and is valid (ConfigError naming the file otherwise)."""
+    for stage in plan.stages:
+        load_gate(stage.gate)

@@ -37,7 +37,8 @@ class PlainView:
 
     def on_event(self, entry: Event) -> None:
         style = "red" if entry["event"] in ("gate_failed", "action_failed", "rollback_started") else None
-        self.console.print(describe(entry), style=style, highlight=False)
+        # Verbatim: a message holding "[/recommendations]" is text, never rich markup.
+        self.console.print(Text(describe(entry), style=style or ""), highlight=False)
 
 
 class LiveView:

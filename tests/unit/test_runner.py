@@ -182,8 +182,14 @@ class Crash(BaseException):
     """Stands for kill -9: nothing after it runs, not even except/finally of the runner."""
 
 
+@pytest.fixture
+def no_safety_net(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9 gives the runner's safety net no chance to run: take it out for ``Crash``."""
+    monkeypatch.setattr(Runner, "_guarded", lambda self, state, step: step())
+
+
 def test_crash_mid_shift_leaves_a_run_that_knows_it(
-    world: tuple[FakePlatform, FakeRouter, Path],
+    world: tuple[FakePlatform, FakeRouter, Path], no_safety_net: None
 ) -> None:
     platform, router, reports = world
     original = router.set_weights
@@ -206,7 +212,9 @@ def test_crash_mid_shift_leaves_a_run_that_knows_it(
     assert Pointer(reports, "recommendation", "sandbox").current() is None
 
 
-def test_resume_after_a_crash_in_the_deploy_continues(world: tuple[FakePlatform, FakeRouter, Path]) -> None:
+def test_resume_after_a_crash_in_the_deploy_continues(
+    world: tuple[FakePlatform, FakeRouter, Path], no_safety_net: None
+) -> None:
     platform, router, _ = world
     original = platform.deploy
 
