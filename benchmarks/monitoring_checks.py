@@ -18,9 +18,11 @@ from collections.abc import Callable
 
 import requests
 
-from shiftgate.analysis import deploy_monitoring, pool_alerts, promtool
+from shiftgate.analysis import deploy_monitoring, pool_alerts
 from shiftgate.analysis.pool_alerts import Rules
 from shiftgate.config.paths import project_root
+from shiftgate.probes import promtool
+from shiftgate.probes.rule_files import read_rule_files, rule_paths
 from shiftgate.sandbox import manager
 from shiftgate.sandbox.state import STATE_DIR_ENV
 from shiftgate.verdict import Verdict
@@ -28,18 +30,28 @@ from shiftgate.verdict import Verdict
 
 def checks(env_name: str = "sandbox") -> dict[str, Callable[[], Verdict]]:
     from shiftgate.config.loader import load_environment
-    from shiftgate.probes.prometheus import PrometheusProbe
+    from shiftgate.probes.prometheus import PrometheusProbe, recent_series
 
     env = load_environment(env_name)
     cfg = env.monitoring
     probe = PrometheusProbe(env.prometheus)
-    files = deploy_monitoring.rule_paths(env.prometheus.rule_files, project_root())
+    files = rule_paths(env.prometheus.rule_files, project_root())
+
+    def loaded() -> Rules:
+        return Rules.loaded(probe.rules(), probe.source)
+
+    def on_disk() -> Rules:
+        return Rules.on_disk(read_rule_files(files))
 
     def can_fire() -> Verdict:
-        start, end = pool_alerts.series_window()
-        return pool_alerts.alerts_can_fire(
-            Rules.loaded(probe), lambda s: probe.series(s, start=start, end=end), cfg
-        )
+        rules = loaded()
+        series = recent_series(probe, pool_alerts.alert_selectors(rules, cfg))
+        return pool_alerts.alerts_can_fire(rules, series, cfg)
+
+    def would_fire() -> Verdict:
+        tests = pool_alerts.firing_tests(on_disk(), files, cfg)
+        runs = {t.pool.name: promtool.run_rule_tests(t.files) for t in tests if t.files}
+        return pool_alerts.alerts_would_fire(tests, runs)
 
     def slo_series() -> Verdict:
         series = {q: probe.query(q) for q in (cfg.error_ratio_query, cfg.latency_p95_query)}
@@ -47,20 +59,18 @@ def checks(env_name: str = "sandbox") -> dict[str, Callable[[], Verdict]]:
         return deploy_monitoring.slo_series(requests_rate, series, cfg, probe.source)
 
     return {
-        "pool alert loaded": lambda: pool_alerts.alerts_loaded(
-            Rules.loaded(probe), Rules.on_disk(files), cfg
-        ),
-        "pool alert strict": lambda: pool_alerts.alerts_strict(Rules.loaded(probe), cfg),
-        "pool alert would fire (promtool test)": lambda: pool_alerts.alerts_would_fire(
-            Rules.on_disk(files), files, cfg
-        ),
+        "pool alert loaded": lambda: pool_alerts.alerts_loaded(loaded(), on_disk(), cfg),
+        "pool alert strict": lambda: pool_alerts.alerts_strict(loaded(), cfg),
+        "pool alert would fire (promtool test)": would_fire,
         "pool alert can fire here": can_fire,
         "SLO series have data": slo_series,
         "both colors scraped": lambda: deploy_monitoring.targets_up(
             probe.targets(), cfg.color_label, probe.source
         ),
-        "SLO alerts": lambda: deploy_monitoring.slo_alerts(Rules.loaded(probe), cfg, env.slo),
-        "promtool check rules": lambda: deploy_monitoring.rules_valid(promtool.check_rules(files), files),
+        "SLO alerts": lambda: deploy_monitoring.slo_alerts(loaded(), cfg, env.slo),
+        "promtool check rules": lambda: deploy_monitoring.rules_valid(
+            promtool.check_rules(files), read_rule_files(files)
+        ),
     }
 
 

@@ -48,7 +48,7 @@ def database_checks(environment: Environment) -> list[bool]:
             required_indexes(spec.required_indexes,
                              [probe.table(r.table, r.schema_name) for r in spec.required_indexes],
                              environment.database, version=versions.candidate),
-            query_plans([probe.plans(q) for q in spec.critical_queries], environment.database,
+            query_plans([probe.query_plans(q) for q in spec.critical_queries], environment.database,
                         version=versions.candidate),
         ]
     finally:

@@ -16,5 +16,5 @@ from shiftgate.analysis.query_plans import query_plans
 def test_candidate_queries_use_an_index(db, environment, expect):
     """Every critical query of the candidate reads large tables through an index, within its cost."""
     versions = environment.versions
-    plans = [db.plans(query) for query in versions.candidate_spec.critical_queries]
+    plans = [db.query_plans(query) for query in versions.candidate_spec.critical_queries]
     expect(query_plans(plans, environment.database, version=versions.candidate))

@@ -10,6 +10,7 @@ from shiftgate.config.models import Environment
 from shiftgate.load.chart import render
 from shiftgate.load.results import LoadResult, failure_lines
 from shiftgate.probes.prometheus import PrometheusProbe
+from shiftgate.probes.prometheus_facts import Series
 from shiftgate.verdict import Verdict
 
 CHECKLIST = "Conduct Load Testing with Realistic Traffic Patterns"
@@ -29,25 +30,40 @@ def test_load_reaches_target_rate(load_run: LoadResult, environment: Environment
     expect(with_run_evidence(load.load_was_real(load_run, environment.load), load_run, environment))
 
 
-def test_error_ratio_under_load(load_run: LoadResult, environment: Environment, expect) -> None:
-    """Error ratio under load ≤ 5 % (the runbook's rollback criterion)."""
+def test_error_ratio_under_load(environment: Environment, load_run: LoadResult, expect) -> None:
+    """Error ratio under load ≤ {environment.slo.error_ratio_max:.0%}.
+
+    The runbook's rollback criterion (``slo.error_ratio_max``)."""
     expect(load.error_ratio_within_slo(load_run, environment.slo, failure_lines(load_run)))
 
 
-def test_latency_p95_under_load(load_run: LoadResult, environment: Environment, expect) -> None:
-    """p95 latency under load ≤ 300 ms (the runbook's rollback criterion); p99 reported."""
+def test_latency_p95_under_load(environment: Environment, load_run: LoadResult, expect) -> None:
+    """p95 latency under load ≤ {environment.slo.latency_p95_max_ms:g} ms; p99 reported.
+
+    The runbook's rollback criterion (``slo.latency_p95_max_ms``)."""
     expect(load.latency_within_slo(load_run, environment.slo))
+
+
+def over_the_run(
+    prometheus: PrometheusProbe, query: str, run: LoadResult, environment: Environment
+) -> list[Series]:
+    """The query's series over the load run, one point per scrape."""
+    step = environment.prometheus.scrape_interval_s
+    return prometheus.query_range(query, run.started, run.ended, step)
 
 
 def test_pool_waiting_during_load(
     load_run: LoadResult, environment: Environment, prometheus: PrometheusProbe, expect
 ) -> None:
     """No request of the candidate waited for a database connection during the load."""
-    expect(load.pool_waiting(load_run, environment, prometheus))
+    query = load.pool_waiting_query(environment.load, load_run.color or "")
+    series = over_the_run(prometheus, query, load_run, environment)
+    expect(load.pool_waiting(load_run, environment, series))
 
 
 def test_db_connections_during_load(
     load_run: LoadResult, environment: Environment, prometheus: PrometheusProbe, expect
 ) -> None:
     """The database's connections stayed below their limit during the load."""
-    expect(load.db_connections(load_run, environment, prometheus))
+    series = over_the_run(prometheus, environment.load.db_connections_query, load_run, environment)
+    expect(load.db_connections(load_run, environment, series))

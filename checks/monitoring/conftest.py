@@ -1,4 +1,4 @@
-"""Fixtures of the monitoring checks: the Prometheus probe and the team's rule files.
+"""Fixtures of the monitoring checks: the team's rule files.
 
 Nothing here touches the network: a probe call happens inside the check, so an unreachable
 Prometheus is a failed check with its reason (DESIGN.md rule 1), not a setup error.
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from shiftgate.analysis.deploy_monitoring import rule_paths
 from shiftgate.config.models import Environment
 from shiftgate.config.paths import project_root
+from shiftgate.probes.rule_files import rule_paths
 
 
 @pytest.fixture

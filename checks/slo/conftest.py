@@ -4,16 +4,24 @@ The candidate's color comes from the runner (``run.candidate_color``) or, run al
 the platform and the router (``shiftgate.analysis.colors.candidate_color``); the stable color is the
 other one. Prometheus errors inside the window are failed measurements, not setup errors:
 every check then fails with the source's reason (DESIGN.md rule 1).
+
+Wiring only: the probe reads each query's value, ``shiftgate.analysis.slo`` judges it, the
+window (``shiftgate.analysis.window``) runs on the system clock, and each measurement is
+appended to the run's analysis log, which the runner's live view tails.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from shiftgate.analysis import slo
 from shiftgate.analysis.colors import candidate_color
-from shiftgate.analysis.slo import SloWindow, analysis_log, run_window
+from shiftgate.analysis.slo import SloWindow
+from shiftgate.analysis.window import Measurement, Observation, observe
 from shiftgate.config.models import Color, Environment
-from shiftgate.probes.prometheus import PrometheusProbe
+from shiftgate.probes.analysis_log import analysis_log, jsonl_appender
+from shiftgate.probes.clock import SystemClock
+from shiftgate.probes.prometheus import PrometheusProbe, instant_values
 from shiftgate.probes.views import platform_view, router_view
 
 
@@ -24,19 +32,33 @@ def _candidate(environment: Environment) -> Color:
     return candidate_color(environment, platform_view(environment).versions, weights)
 
 
+def run_window(environment: Environment, *, compare: bool) -> SloWindow:
+    """Observe the candidate's SLOs for one window, logging each measurement inside a run."""
+    target = slo.slo_target(environment, _candidate(environment), compare=compare)
+    probe = PrometheusProbe(environment.prometheus)
+
+    def measure() -> Measurement:
+        return slo.measurement(target, instant_values(probe, target.queries))
+
+    log = analysis_log(environment)
+    on_measurement = None
+    if log is not None:
+        append = jsonl_appender(log, **slo.log_context(target))
+
+        def on_measurement(observation: Observation) -> None:
+            append(observation.to_json())
+
+    result = observe(measure, environment.analysis, SystemClock(), on_measurement)
+    return SloWindow(target, result)
+
+
 @pytest.fixture(scope="module")
 def shift_window(environment: Environment) -> SloWindow:
     """Both colors serve traffic: the candidate's SLOs, and its latency next to the stable's."""
-    return run_window(
-        environment, PrometheusProbe(environment.prometheus), _candidate(environment),
-        compare=True, log=analysis_log(environment),
-    )
+    return run_window(environment, compare=True)
 
 
 @pytest.fixture(scope="module")
 def promoted_window(environment: Environment) -> SloWindow:
     """All traffic on the candidate: the stable color has none left to compare with."""
-    return run_window(
-        environment, PrometheusProbe(environment.prometheus), _candidate(environment),
-        compare=False, log=analysis_log(environment),
-    )
+    return run_window(environment, compare=False)

@@ -4,7 +4,8 @@ a binding of the Rust port of Prometheus's own parser — no hand-written PromQL
 Extracted: the metric selectors (name and label matchers), the range windows, and the upper
 threshold of the comparison that makes the alert fire (``<expr> > 0.8``, ``0.8 < <expr>``,
 ``in_use > 0.8 * max``). Rules come from the rules API or from rule files on disk; both are
-turned into ``AlertRule`` here so checks compare like with like.
+turned into ``AlertRule`` here so checks compare like with like (the files as
+``RuleFile`` facts: the probes read them, this module only parses).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import promql_parser as pp
 import yaml
+
+from shiftgate.probes.prometheus_facts import RuleFile
 
 _MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 _UP = {">", ">="}
@@ -149,11 +151,11 @@ def rules_from_api(groups: Iterable[Mapping[str, Any]]) -> tuple[list[AlertRule]
     return alerts, recording
 
 
-def rules_from_files(paths: Iterable[Path]) -> tuple[list[AlertRule], dict[str, str]]:
-    """The same from rule files on disk (the static part: what the team wrote)."""
+def rules_from_files(files: Iterable[RuleFile]) -> tuple[list[AlertRule], dict[str, str]]:
+    """The same from rule files (the static part: what the team wrote), as read from disk."""
     groups: list[dict[str, Any]] = []
-    for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for file in files:
+        data = yaml.safe_load(file.text) or {}
         for group in data.get("groups") or []:
             rules = [
                 {
@@ -167,7 +169,7 @@ def rules_from_files(paths: Iterable[Path]) -> tuple[list[AlertRule], dict[str, 
                 }
                 for r in group.get("rules") or []
             ]
-            groups.append({"name": group.get("name", ""), "file": str(path), "rules": rules})
+            groups.append({"name": group.get("name", ""), "file": str(file.path), "rules": rules})
     return rules_from_api(groups)
 
 

@@ -81,7 +81,7 @@ def paired_samples(window: SloWindow) -> tuple[list[float], list[float]]:
     return candidate, stable
 
 
-def comparison_verdict(window: SloWindow) -> Verdict:
+def latency_against_stable(window: SloWindow) -> Verdict:
     target, config = window.target, window.result.config
     check = f"p95 latency of {target.candidate_color} not worse than {target.stable_color}'s"
     threshold = (

@@ -29,7 +29,9 @@ class Term:
 
 
 @dataclass(frozen=True)
-class CapacityPlan:
+class PeakDemand:
+    """The arithmetic of the capacity check: the terms of the demand against the usable slots."""
+
     settings: ServerSettings
     terms: list[Term]
     others: list[ActivityGroup]
@@ -46,7 +48,6 @@ class CapacityPlan:
     def required_max_connections(self) -> int:
         """The smallest max_connections under which the demand fits."""
         return self.demand + self.settings.reserved
-
 
 
 def usable_formula(settings: ServerSettings) -> str:
@@ -74,7 +75,7 @@ def _pool_term(role: str, pool: PoolSizing) -> Term:
     )
 
 
-def capacity_plan(settings: ServerSettings, activity: Activity, env: Environment) -> CapacityPlan:
+def peak_demand(settings: ServerSettings, activity: Activity, env: Environment) -> PeakDemand:
     versions = env.versions
     others = [g for g in activity.groups if is_other_client(g, env.service.name, env.database)]
     named = ", ".join(f"{g.application_name or '(no name)'} {g.connections}" for g in others)
@@ -86,38 +87,38 @@ def capacity_plan(settings: ServerSettings, activity: Activity, env: Environment
         Term(f"other clients now ({named or 'none'})", sum(g.connections for g in others)),
         Term("headroom (database.headroom_connections)", env.database.headroom_connections),
     ]
-    return CapacityPlan(settings=settings, terms=terms, others=others)
+    return PeakDemand(settings=settings, terms=terms, others=others)
 
 
 def required_max_connections(settings: ServerSettings, activity: Activity, env: Environment) -> int:
     """What the capacity check asks for; the sandbox's remediation raises the server to it."""
-    return capacity_plan(settings, activity, env).required_max_connections
+    return peak_demand(settings, activity, env).required_max_connections
 
 
 def connection_capacity(settings: ServerSettings, activity: Activity, env: Environment) -> Verdict:
-    plan = capacity_plan(settings, activity, env)
-    fits = plan.demand <= plan.usable
-    required = plan.required_max_connections
+    peak = peak_demand(settings, activity, env)
+    fits = peak.demand <= peak.usable
+    required = peak.required_max_connections
     if fits:
-        reason = f"peak demand {plan.demand} ≤ usable {plan.usable} ({plan.usable - plan.demand} spare)"
+        reason = f"peak demand {peak.demand} ≤ usable {peak.usable} ({peak.usable - peak.demand} spare)"
     else:
         reason = (
-            f"peak demand {plan.demand} > usable {plan.usable}: "
+            f"peak demand {peak.demand} > usable {peak.usable}: "
             f"raise max_connections from {settings.max_connections} to at least {required}"
         )
     details = [f"usable = {usable_formula(settings)}", "demand at the peak of the shift ="]
-    details += [f"  {'+ ' if i else '  '}{t.connections:>4}  {t.label}" for i, t in enumerate(plan.terms)]
-    details.append(f"  = {plan.demand:>4}")
+    details += [f"  {'+ ' if i else '  '}{t.connections:>4}  {t.label}" for i, t in enumerate(peak.terms)]
+    details.append(f"  = {peak.demand:>4}")
     details.append(f"max_connections that would pass: {required}")
     if not fits:
         details.append(f"fix: ALTER SYSTEM SET max_connections = {required}; then restart PostgreSQL")
     verdict = Verdict(
-        check=CAPACITY_CHECK, passed=fits, reason=reason, measured=f"demand {plan.demand}",
-        threshold=f"usable {plan.usable}", details=details,
+        check=CAPACITY_CHECK, passed=fits, reason=reason, measured=f"demand {peak.demand}",
+        threshold=f"usable {peak.usable}", details=details,
     )
     verdict.attach_json("arithmetic", {
-        "usable": plan.usable, "usable_formula": usable_formula(settings), "demand": plan.demand,
-        "terms": [{"label": t.label, "connections": t.connections} for t in plan.terms],
+        "usable": peak.usable, "usable_formula": usable_formula(settings), "demand": peak.demand,
+        "terms": [{"label": t.label, "connections": t.connections} for t in peak.terms],
         "required_max_connections": required,
     })
     attach_records(verdict, {"settings": settings.record, "activity": activity.record})

@@ -5,26 +5,14 @@ rule files pass ``promtool check rules``.
 
 from __future__ import annotations
 
-import glob
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from shiftgate.analysis.alert_rules import AlertRule, PromqlError, parse_expr, resolve_names
 from shiftgate.analysis.pool_alerts import Rules, static_problems
-from shiftgate.analysis.promtool import PromtoolRun
 from shiftgate.config.models import COLORS, MonitoringConfig, SloConfig
-from shiftgate.probes.prometheus import Sample
+from shiftgate.probes.prometheus_facts import PromtoolRun, RuleFile, Sample
 from shiftgate.verdict import Verdict
-
-
-def rule_paths(patterns: Sequence[str], root: Path) -> list[Path]:
-    """The team's rule files: globs relative to the project root (or absolute), sorted."""
-    found: set[Path] = set()
-    for pattern in patterns:
-        base = pattern if Path(pattern).is_absolute() else str(root / pattern)
-        found |= {Path(p) for p in glob.glob(base)}  # noqa: PTH207 - absolute or relative globs
-    return sorted(found)
 
 
 def live_colors(requests: Sequence[Sample], color_label: str) -> list[str]:
@@ -117,7 +105,8 @@ def slo_alerts(loaded: Rules, cfg: MonitoringConfig, slo: SloConfig) -> Verdict:
     )
 
 
-def rules_valid(run: PromtoolRun, files: Sequence[Path]) -> Verdict:
+def rules_valid(run: PromtoolRun, files: Sequence[RuleFile]) -> Verdict:
+    """``promtool check rules`` passed on every rule file; the files are the evidence."""
     if not files:
         return Verdict(
             check="rule files valid", passed=False, fault="configuration",
@@ -130,8 +119,8 @@ def rules_valid(run: PromtoolRun, files: Sequence[Path]) -> Verdict:
         reason=f"{len(files)} files pass" if run.passed else failure, details=lines[-10:],
     )
     verdict.attach_text("promtool check rules", f"$ {' '.join(run.command)}\n{run.output}")
-    for path in files:
-        verdict.attach_text(path.name, path.read_text(encoding="utf-8"), "yaml")
+    for file in files:
+        verdict.attach_text(file.path.name, file.text, "yaml")
     return verdict
 
 

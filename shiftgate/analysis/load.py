@@ -2,7 +2,8 @@
 database keep up while it ran.
 
 Fail closed everywhere: no requests, a rate that cannot be computed, NaN percentiles, or no
-Prometheus samples over the run's window are failures with their reason.
+Prometheus samples over the run's window are failures with their reason. The series come in
+as facts: the check reads them over the run's window with ``PrometheusProbe.query_range``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import string
 
 from shiftgate.config.models import Environment, LoadConfig, SloConfig
 from shiftgate.load.results import LoadResult
-from shiftgate.probes.prometheus import PrometheusProbe, Series
+from shiftgate.probes.prometheus_facts import Series
 from shiftgate.verdict import Attachment, Verdict
 
 
@@ -114,28 +115,27 @@ def chart(png: bytes) -> Attachment:
     return Attachment("rate, p95 and errors over time", png, "png")
 
 
-def _range(
-    run: LoadResult, environment: Environment, probe: PrometheusProbe, query: str
-) -> tuple[list[Series], int]:
-    step = environment.prometheus.scrape_interval_s
-    series = probe.query_range(query, run.started, run.ended, step)
-    expected = (run.ended - run.started) / step
-    return series, max(2, int(expected / 2))  # half the scrapes at least: gaps are tolerated
+def min_points(run: LoadResult, environment: Environment) -> int:
+    """Samples a series must have over the run: half the scrapes at least, gaps are tolerated."""
+    expected = (run.ended - run.started) / environment.prometheus.scrape_interval_s
+    return max(2, int(expected / 2))
 
 
-def pool_waiting(run: LoadResult, environment: Environment, probe: PrometheusProbe) -> Verdict:
+def pool_waiting(run: LoadResult, environment: Environment, series: list[Series]) -> Verdict:
+    """``series``: ``pool_waiting_query`` over the run (``PrometheusProbe.query_range``)."""
     query = pool_waiting_query(environment.load, run.color or "")
-    series, min_points = _range(run, environment, probe, query)
     return series_peak(
         f"requests waiting for a DB connection on {run.color} during the load", query, series,
-        environment.load.pool_waiting_max, what="pool waiting count", min_points=min_points,
+        environment.load.pool_waiting_max, what="pool waiting count",
+        min_points=min_points(run, environment),
     )
 
 
-def db_connections(run: LoadResult, environment: Environment, probe: PrometheusProbe) -> Verdict:
+def db_connections(run: LoadResult, environment: Environment, series: list[Series]) -> Verdict:
+    """``series``: ``load.db_connections_query`` over the run."""
     query = environment.load.db_connections_query
-    series, min_points = _range(run, environment, probe, query)
     return series_peak(
         "database connections / usable during the load", query, series,
-        environment.load.db_connections_ratio_max, what="connections / usable", min_points=min_points,
+        environment.load.db_connections_ratio_max, what="connections / usable",
+        min_points=min_points(run, environment),
     )

@@ -1,16 +1,17 @@
 """Verdicts on the connection-pool alerts: loaded and healthy, strict enough, would fire, can fire.
 
-Pure functions over what the Prometheus probe read (rules, series) and what is on disk; the
-one side effect is running promtool. Each verdict covers every configured pool, one line per
-pool, and fails if any pool fails.
+Pure functions over what the probes read: the rules API's groups, the rule files' text, the
+series each selector matches now, promtool's runs of the unit tests generated here
+(``firing_tests``; ``shiftgate.probes.promtool`` runs them). Each verdict covers every
+configured pool, one line per pool, and fails if any pool fails.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shiftgate.analysis import promtool
 from shiftgate.analysis.alert_rules import (
@@ -22,10 +23,8 @@ from shiftgate.analysis.alert_rules import (
     rules_from_files,
 )
 from shiftgate.config.models import COLORS, MonitoringConfig, PoolAlertSpec
-from shiftgate.probes.prometheus import PrometheusProbe
+from shiftgate.probes.prometheus_facts import PromtoolRun, RuleFile
 from shiftgate.verdict import Verdict
-
-SeriesLookup = Callable[[str], list[dict[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -37,15 +36,29 @@ class Rules:
     source: str
 
     @classmethod
-    def loaded(cls, probe: PrometheusProbe) -> Rules:
-        """What Prometheus runs (raises SourceUnavailable: the check fails closed)."""
-        alerts, recording = rules_from_api(probe.rules())
-        return cls(alerts, recording, probe.source)
+    def loaded(cls, groups: Iterable[Mapping[str, Any]], source: str) -> Rules:
+        """What Prometheus runs: the groups of its rules API (``PrometheusProbe.rules()``)."""
+        alerts, recording = rules_from_api(groups)
+        return cls(alerts, recording, source)
 
     @classmethod
-    def on_disk(cls, paths: Sequence[Path]) -> Rules:
-        alerts, recording = rules_from_files(paths)
-        return cls(alerts, recording, "rule files " + ", ".join(str(p) for p in paths))
+    def on_disk(cls, files: Sequence[RuleFile]) -> Rules:
+        """What the team wrote: the rule files as read from disk."""
+        alerts, recording = rules_from_files(files)
+        return cls(alerts, recording, "rule files " + ", ".join(str(f.path) for f in files))
+
+
+@dataclass(frozen=True)
+class FiringTest:
+    """The promtool unit tests that must prove a pool's alert fires; ``problem`` says why
+    none could be generated (no alert in the files, an expression no input can match)."""
+
+    pool: PoolAlertSpec
+    alert: AlertRule | None = None
+    scenarios: list[promtool.Scenario] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    """Test file name -> YAML text, for ``shiftgate.probes.promtool.run_rule_tests``."""
+    problem: str = ""
 
 
 def reads_pool(alert: AlertRule, pool: PoolAlertSpec, recording: dict[str, str]) -> bool:
@@ -134,15 +147,14 @@ def alerts_strict(loaded: Rules, cfg: MonitoringConfig) -> Verdict:
     return verdict
 
 
-def alerts_would_fire(disk: Rules, rule_files: Sequence[Path], cfg: MonitoringConfig) -> Verdict:
-    """promtool test rules on the files on disk, one generated unit test per pool alert."""
-    good: list[str] = []
-    bad: list[str] = []
-    attachments: list[tuple[str, str]] = []
+def firing_tests(disk: Rules, rule_files: Sequence[Path], cfg: MonitoringConfig) -> list[FiringTest]:
+    """One generated promtool unit test per pool alert in the files on disk (``rule_files``:
+    absolute paths, promtool reads them from a temporary folder)."""
+    tests: list[FiringTest] = []
     for pool in cfg.pools:
         alert = pool_alert(pool, disk, cfg)
         if alert is None:
-            bad.append(f"{pool.name}: no alert in the rule files {_wanted(pool)}")
+            tests.append(FiringTest(pool, problem=f"{pool.name}: no alert in the rule files {_wanted(pool)}"))
             continue
         try:
             parsed = parse_expr(alert.expr)
@@ -150,9 +162,25 @@ def alerts_would_fire(disk: Rules, rule_files: Sequence[Path], cfg: MonitoringCo
                 alert, parsed, pool, cfg.pool_alert_threshold_max, disk.recording, cfg.color_label
             )
         except (PromqlError, ValueError) as exc:
-            bad.append(f"{pool.name}: {alert.name}: cannot generate a test: {exc}")
+            problem = f"{pool.name}: {alert.name}: cannot generate a test: {exc}"
+            tests.append(FiringTest(pool, alert, problem=problem))
             continue
-        run = promtool.test_rules(alert.name, rule_files, scenarios)
+        files = promtool.test_files(alert.name, rule_files, scenarios)
+        tests.append(FiringTest(pool, alert, scenarios, files))
+    return tests
+
+
+def alerts_would_fire(tests: Sequence[FiringTest], runs: Mapping[str, PromtoolRun]) -> Verdict:
+    """promtool's verdict on each pool's generated tests (``runs``: pool name -> its run)."""
+    good: list[str] = []
+    bad: list[str] = []
+    attachments: list[tuple[str, str]] = []
+    for test in tests:
+        run = runs.get(test.pool.name)
+        if test.problem or test.alert is None or run is None:
+            bad.append(test.problem or f"{test.pool.name}: promtool did not run")
+            continue
+        pool, alert, scenarios = test.pool, test.alert, test.scenarios
         attachments += list(run.files.items())
         attachments.append((f"{alert.name} promtool output", f"$ {' '.join(run.command)}\n{run.output}"))
         if run.passed:
@@ -169,8 +197,26 @@ def alerts_would_fire(disk: Rules, rule_files: Sequence[Path], cfg: MonitoringCo
     return verdict
 
 
-def alerts_can_fire(loaded: Rules, lookup: SeriesLookup, cfg: MonitoringConfig) -> Verdict:
-    """Every series the expression selects exists now (per color for per-color pools)."""
+def alert_selectors(loaded: Rules, cfg: MonitoringConfig) -> list[str]:
+    """Every series selector the pools' loaded alerts read: what ``alerts_can_fire`` needs
+    looked up (``shiftgate.probes.prometheus.recent_series``)."""
+    selectors: list[str] = []
+    for pool in cfg.pools:
+        alert = pool_alert(pool, loaded, cfg)
+        try:
+            parsed = parse_expr(alert.expr) if alert is not None else None
+        except PromqlError:
+            continue
+        if parsed is not None:
+            selectors += [s.promql() for s in parsed.selectors]
+    return list(dict.fromkeys(selectors))
+
+
+def alerts_can_fire(
+    loaded: Rules, series: Mapping[str, list[dict[str, str]]], cfg: MonitoringConfig
+) -> Verdict:
+    """Every series the expression selects exists now (per color for per-color pools);
+    ``series``: selector -> label sets of the series it matched recently."""
     good: list[str] = []
     bad: list[str] = []
     seen: dict[str, list[dict[str, str]]] = {}
@@ -186,7 +232,7 @@ def alerts_can_fire(loaded: Rules, lookup: SeriesLookup, cfg: MonitoringConfig) 
             continue
         for selector in selectors:
             text = selector.promql()
-            found = seen[text] = lookup(text)
+            found = seen[text] = list(series.get(text, []))
             colors = {s.get(cfg.color_label, "") for s in found}
             missing = [c for c in COLORS if c not in colors] if pool.per_color else []
             if not found or missing:
@@ -198,12 +244,6 @@ def alerts_can_fire(loaded: Rules, lookup: SeriesLookup, cfg: MonitoringConfig) 
                        "a renamed metric or a label no series has leaves the alert silent")
     verdict.attach_json("series per selector", seen)
     return verdict
-
-
-def series_window(now: float | None = None, window_s: float = 300) -> tuple[float, float]:
-    """The window a series must have a sample in to count as existing now (5 min lookback)."""
-    end = time.time() if now is None else now
-    return end - window_s, end
 
 
 def _wanted(pool: PoolAlertSpec) -> str:

@@ -8,17 +8,15 @@ caught. Each scenario is its own test file so promtool's per-file SUCCESS/FAILED
 
 Whether the alert fires is read from ``ALERTS{alertstate="firing"}`` in a
 ``promql_expr_test``, so the expected alert labels need not be guessed.
+
+Pure: this module generates the test documents; ``shiftgate.probes.promtool`` runs promtool.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,6 @@ from shiftgate.config.models import COLORS, PoolAlertSpec
 
 CAPACITY = 100.0
 RESERVED = 3.0
-TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -39,24 +36,6 @@ class Scenario:
     eval_time_s: int
     interval_s: int
     expect_firing: bool
-
-
-@dataclass
-class PromtoolRun:
-    command: list[str]
-    returncode: int
-    output: str
-    files: dict[str, str] = field(default_factory=dict)  # file name -> YAML text
-    failed: list[str] = field(default_factory=list)  # test files that did not succeed
-    stdout: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.returncode == 0
-
-
-def binary() -> str | None:
-    return shutil.which("promtool")
 
 
 def pool_scenarios(
@@ -104,7 +83,7 @@ def pool_scenarios(
 def test_document(alert_name: str, rule_files: Sequence[Path], scenario: Scenario) -> dict[str, Any]:
     firing = f'(count(ALERTS{{alertname="{alert_name}",alertstate="firing"}}) > bool 0) or vector(0)'
     return {
-        "rule_files": [str(p.resolve()) for p in rule_files],
+        "rule_files": [str(p) for p in rule_files],  # absolute: promtool runs elsewhere
         "evaluation_interval": f"{scenario.interval_s}s",
         "tests": [
             {
@@ -122,47 +101,18 @@ def test_document(alert_name: str, rule_files: Sequence[Path], scenario: Scenari
     }
 
 
-def test_rules(alert_name: str, rule_files: Sequence[Path], scenarios: Sequence[Scenario]) -> PromtoolRun:
-    """Write one test file per scenario and run ``promtool test rules`` over all of them."""
-    tool = binary()
-    if tool is None:
-        return PromtoolRun(["promtool"], 127, "promtool not found on PATH")
-    with tempfile.TemporaryDirectory(prefix="shiftgate-promtool-") as tmp:
-        files: dict[str, str] = {}
-        for scenario in scenarios:
-            text = yaml.safe_dump(test_document(alert_name, rule_files, scenario), sort_keys=False)
-            files[f"{alert_name}.{scenario.name}.test.yml"] = text
-            (Path(tmp) / f"{alert_name}.{scenario.name}.test.yml").write_text(text, encoding="utf-8")
-        command = [tool, "test", "rules", *files]
-        run = _run(command, cwd=Path(tmp))
-    run.files = files
-    # promtool prints "Unit Testing: <file>" then SUCCESS on stdout, its failures on stderr.
-    run.failed = [
-        name for name in files
-        if not re.search(rf"Unit Testing:\s+{re.escape(name)}\s*\n\s*SUCCESS", run.stdout)
-    ]
-    return run
-
-
-def check_rules(rule_files: Sequence[Path]) -> PromtoolRun:
-    tool = binary()
-    if tool is None:
-        return PromtoolRun(["promtool"], 127, "promtool not found on PATH")
-    return _run([tool, "check", "rules", *(str(p) for p in rule_files)], cwd=None)
+def test_files(alert_name: str, rule_files: Sequence[Path], scenarios: Sequence[Scenario]) -> dict[str, str]:
+    """One promtool test file per scenario (file name -> YAML text), so promtool's per-file
+    SUCCESS/FAILED names the scenario; ``shiftgate.probes.promtool`` runs them."""
+    return {
+        f"{alert_name}.{scenario.name}.test.yml": yaml.safe_dump(
+            test_document(alert_name, rule_files, scenario), sort_keys=False
+        )
+        for scenario in scenarios
+    }
 
 
 # -- internals -----------------------------------------------------------------------------
-def _run(command: list[str], cwd: Path | None) -> PromtoolRun:
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=cwd, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return PromtoolRun(command, 124, f"promtool did not finish within {TIMEOUT_S:.0f}s")
-    output = (done.stdout + done.stderr).strip()
-    return PromtoolRun(command, done.returncode, output, stdout=done.stdout)
-
-
 def _step(for_s: float, ranges_s: Sequence[float]) -> int:
     """Sample and evaluation step: fine enough for `for` and every range window, >= 1 s."""
     bounds = [15.0] + [r / 4 for r in ranges_s] + ([for_s / 4] if for_s > 0 else [])

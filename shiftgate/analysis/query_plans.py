@@ -2,7 +2,7 @@
 
 Each critical query of the candidate is planned (EXPLAIN, never ANALYZE) with each of its
 representative parameter sets (a frequent and a rare value) and as a generic plan, the one a
-prepared statement may settle on whatever the value. A plan fails when it reads a large table
+prepared statement may settle on whatever the value. A query plan fails when it reads a large table
 (``database.large_table_rows`` estimated rows or more, or of unknown size: fail closed) with a
 sequential scan, or when its estimated total cost exceeds the query's ``max_cost``.
 """
@@ -15,20 +15,20 @@ from collections.abc import Sequence
 
 from shiftgate.analysis.verdicts import all_of, attach_records
 from shiftgate.config.models import DatabaseConfig
-from shiftgate.probes.postgres_facts import PlanFact, QueryPlans
+from shiftgate.probes.postgres_facts import CriticalQueryPlans, QueryPlanFact
 from shiftgate.verdict import Verdict
 
 SEQUENTIAL = "Seq Scan"
 
 
-def _label(plan: PlanFact) -> str:
+def _label(plan: QueryPlanFact) -> str:
     if plan.generic:
         return "generic plan"
     return "params " + (", ".join(f"{k}={v!r}" for k, v in plan.params.items()) or "none")
 
 
-def plan_problems(plan: PlanFact, facts: QueryPlans, config: DatabaseConfig) -> list[str]:
-    """What is wrong with one plan; empty when nothing is."""
+def query_plan_problems(plan: QueryPlanFact, facts: CriticalQueryPlans, config: DatabaseConfig) -> list[str]:
+    """What is wrong with one query plan; empty when nothing is."""
     problems: list[str] = []
     for scan in plan.scans():
         if scan.relation is None:
@@ -51,7 +51,7 @@ def plan_problems(plan: PlanFact, facts: QueryPlans, config: DatabaseConfig) -> 
     return problems
 
 
-def _whole_index(index: str, condition: str | None, facts: QueryPlans) -> bool:
+def _whole_index(index: str, condition: str | None, facts: CriticalQueryPlans) -> bool:
     """An index scan that does not search the index's leading column walks all of it (a scan
     for ORDER BY alone, or a condition on a later column): a sequential scan in disguise."""
     leading = facts.index_leading.get(index)
@@ -60,8 +60,8 @@ def _whole_index(index: str, condition: str | None, facts: QueryPlans) -> bool:
     return re.search(rf"\b{re.escape(leading)}\b", condition) is None
 
 
-def query_plan(facts: QueryPlans, config: DatabaseConfig) -> Verdict:
-    """One critical query, all its plans."""
+def query_plan(facts: CriticalQueryPlans, config: DatabaseConfig) -> Verdict:
+    """One critical query, all its query plans."""
     query = facts.query
     lines: list[str] = []
     failures: list[str] = []
@@ -70,15 +70,15 @@ def query_plan(facts: QueryPlans, config: DatabaseConfig) -> Verdict:
             f"{s.node_type} {s.relation}" + (f" using {s.index}" if s.index else "")
             for s in plan.scans()
         )
-        problems = plan_problems(plan, facts, config)
+        problems = query_plan_problems(plan, facts, config)
         state = "FAILED: " + "; ".join(problems) if problems else "ok"
         lines.append(f"{_label(plan)}: cost {plan.total_cost:,.2f}, {scans or 'no table read'}: {state}")
         failures += [f"{_label(plan)}: {p}" for p in problems]
     passed = not failures and bool(facts.plans)
     if not facts.plans:
-        reason = "no plan was produced"
+        reason = "no query plan was produced"
     elif passed:
-        reason = f"{len(facts.plans)} plans read large tables through indexes only"
+        reason = f"{len(facts.plans)} query plans read large tables through indexes only"
     else:
         reason = "; ".join(failures)
     details = [f"query: {' '.join(query.sql.split())}", *lines]
@@ -104,7 +104,7 @@ def query_plan(facts: QueryPlans, config: DatabaseConfig) -> Verdict:
     return verdict
 
 
-def query_plans(queries: Sequence[QueryPlans], config: DatabaseConfig, *, version: str) -> Verdict:
+def query_plans(queries: Sequence[CriticalQueryPlans], config: DatabaseConfig, *, version: str) -> Verdict:
     parts = [query_plan(q, config) for q in queries]
     return all_of(
         f"critical queries of {version} planned on an index", parts,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from shiftgate.config.models import Color, RolloutConfig
-from shiftgate.platforms.base import LogLine, ResourceUse, RolloutStatus
+from shiftgate.probes.platform import LogLine, ResourceUse, RolloutStatus
 from shiftgate.verdict import Verdict
 
 LOOKBACK_ALONE_S = 15 * 60.0

@@ -7,24 +7,23 @@ with a label matcher on the rule's series; versions of one color are aggregated 
 ratios and latency: the worst version decides; sum for the rate). No requests on the
 candidate is "no data", never a pass: an idle candidate proves nothing.
 
-The verdict builders read one ``SloWindow`` each, so a module runs the window once and
-every check of the module judges the same measurements.
+The values come in as facts (``shiftgate.probes.prometheus.instant_values`` reads them; the
+check passes ``measurement(target, values)`` to the window as its ``measure``). The verdicts
+read one ``SloWindow`` each, so a module runs the window once and every check of the module
+judges the same measurements.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from shiftgate.config.models import Color, Environment, other_color
-from shiftgate.config.paths import reports_dir
 from shiftgate.errors import ConfigError
-from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.verdict import Verdict
 
-from .window import Clock, Measurement, Reading, WindowResult, jsonl_writer, observe
+from .window import Measurement, Reading, WindowResult
 
 ERROR_RATIO = "error_ratio"
 LATENCY = "latency_p95_ms"
@@ -100,36 +99,28 @@ def slo_target(environment: Environment, candidate: Color, *, compare: bool) -> 
     )
 
 
-def measurer(probe: PrometheusProbe, target: SloTarget) -> Callable[[], Measurement]:
-    """One measurement: every query of ``target`` at the current instant."""
-
-    def read(metric: str) -> float | None:
-        samples = probe.query(target.queries[metric])
-        return samples[0].value if samples else None
+def measurement(target: SloTarget, values: Mapping[str, float | None]) -> Measurement:
+    """One measurement: the instant value of each query of ``target`` (None: no sample),
+    judged against its threshold. Latency comes in the metric's unit, is judged in ms."""
+    t = target.thresholds
 
     def to_ms(value: float | None) -> float | None:
         return None if value is None else value * target.latency_unit_s * 1000
 
-    def measure() -> Measurement:
-        t = target.thresholds
-        rate = read(REQUESTS)
-        idle = rate is None or not rate > 0  # not `<= 0`: NaN is no requests too
-        readings = [
-            Reading(ERROR_RATIO, read(ERROR_RATIO), t[ERROR_RATIO]),
-            Reading(LATENCY, to_ms(read(LATENCY)), t[LATENCY], unit=" ms"),
-            Reading(POOL, read(POOL), t[POOL]),
-            Reading(
-                REQUESTS, None if idle else rate, unit="/s",
-                missing=f"no requests on {target.candidate_color} (rate {rate})",
-            ),
-        ]
-        if STABLE_LATENCY in target.queries:
-            readings.append(
-                Reading(STABLE_LATENCY, to_ms(read(STABLE_LATENCY)), unit=" ms", judged=False)
-            )
-        return Measurement(readings)
-
-    return measure
+    rate = values.get(REQUESTS)
+    idle = rate is None or not rate > 0  # not `<= 0`: NaN is no requests too
+    readings = [
+        Reading(ERROR_RATIO, values.get(ERROR_RATIO), t[ERROR_RATIO]),
+        Reading(LATENCY, to_ms(values.get(LATENCY)), t[LATENCY], unit=" ms"),
+        Reading(POOL, values.get(POOL), t[POOL]),
+        Reading(
+            REQUESTS, None if idle else rate, unit="/s",
+            missing=f"no requests on {target.candidate_color} (rate {rate})",
+        ),
+    ]
+    if STABLE_LATENCY in target.queries:
+        readings.append(Reading(STABLE_LATENCY, to_ms(values.get(STABLE_LATENCY)), unit=" ms", judged=False))
+    return Measurement(readings)
 
 
 @dataclass
@@ -138,62 +129,42 @@ class SloWindow:
     result: WindowResult
 
 
-def analysis_log(environment: Environment) -> Path | None:
-    """``reports/runs/<run.id>/analysis.jsonl`` inside a run; None when a check runs alone."""
-    run_id = environment.run.id
-    return reports_dir() / "runs" / run_id / "analysis.jsonl" if run_id else None
-
-
-def run_window(
-    environment: Environment,
-    probe: PrometheusProbe,
-    candidate: Color,
-    *,
-    compare: bool,
-    clock: Clock | None = None,
-    log: Path | None = None,
-) -> SloWindow:
-    """Observe the candidate's SLOs for one window (see ``shiftgate.analysis.window``)."""
-    target = slo_target(environment, candidate, compare=compare)
-    on_measurement = None
-    if log is not None:
-        on_measurement = jsonl_writer(
-            log,
-            candidate_color=target.candidate_color,
-            stable_color=target.stable_color,
-            candidate_version=target.candidate_version,
-            stable_version=target.stable_version,
-        )
-    result = observe(measurer(probe, target), environment.analysis, clock, on_measurement)
-    return SloWindow(target, result)
+def log_context(target: SloTarget) -> dict[str, str]:
+    """What every line of the run's analysis log repeats: who was measured."""
+    return {
+        "candidate_color": target.candidate_color,
+        "stable_color": target.stable_color,
+        "candidate_version": target.candidate_version,
+        "stable_version": target.stable_version,
+    }
 
 
 # -- verdicts ------------------------------------------------------------------------------
-def error_ratio_verdict(window: SloWindow) -> Verdict:
+def error_ratio(window: SloWindow) -> Verdict:
     limit = window.target.thresholds[ERROR_RATIO]
-    return metric_verdict(
+    return _metric(
         window, f"error rate of {window.target.candidate_color} during the window",
         (ERROR_RATIO, REQUESTS), f"≤ {limit:.0%} (runbook rollback criterion)", "{:.2%}",
     )
 
 
-def latency_verdict(window: SloWindow) -> Verdict:
+def latency_p95(window: SloWindow) -> Verdict:
     limit = window.target.thresholds[LATENCY]
-    return metric_verdict(
+    return _metric(
         window, f"p95 latency of {window.target.candidate_color} during the window",
         (LATENCY, REQUESTS), f"p95 ≤ {limit:g} ms (runbook rollback criterion)", "{:.0f} ms",
     )
 
 
-def pool_verdict(window: SloWindow) -> Verdict:
+def pool_utilization(window: SloWindow) -> Verdict:
     limit = window.target.thresholds[POOL]
-    return metric_verdict(
+    return _metric(
         window, f"connection pool utilization of {window.target.candidate_color} during the window",
         (POOL,), f"≤ {limit:.0%} of the pool's connections in use", "{:.0%}",
     )
 
 
-def metric_verdict(
+def _metric(
     window: SloWindow, check: str, metrics: tuple[str, ...], threshold: str, fmt: str
 ) -> Verdict:
     """Judge ``metrics[0]`` over the window; failures of any of ``metrics`` count against it

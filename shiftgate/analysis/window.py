@@ -1,7 +1,9 @@
 """The analysis window: one measurement every ``interval_s`` for ``window_s``, stopping early.
 
 Independent of where the numbers come from: ``measure`` returns a ``Measurement`` (readings
-with their thresholds); this module decides which failed and when the window ends.
+with their thresholds); this module decides which failed and when the window ends. The clock
+is passed in (``shiftgate.probes.clock.SystemClock`` in a check, a fake in unit tests), and
+each observation goes to ``on_measurement`` (the check writes the run's log with it).
 
 Rules (DESIGN.md rule 1, fail closed):
 - a reading fails when it is missing ("no data"), NaN, or above its threshold;
@@ -18,12 +20,9 @@ up" and neither fail nor count as samples. A window that never gets data still f
 
 from __future__ import annotations
 
-import json
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from shiftgate.config.models import AnalysisConfig
@@ -38,14 +37,6 @@ class Clock(Protocol):
         ...
 
     def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -159,12 +150,11 @@ class WindowResult:
 def observe(
     measure: Callable[[], Measurement],
     config: AnalysisConfig,
-    clock: Clock | None = None,
+    clock: Clock,
     on_measurement: Callable[[Observation], None] | None = None,
 ) -> WindowResult:
     """Measure on a fixed schedule (start + k x interval, no drift) until the window ends or
     failed measurements reach ``config.failure_limit``."""
-    clock = clock or SystemClock()
     start = clock.now()
     observations: list[Observation] = []
     complete_seen = False
@@ -234,14 +224,3 @@ def _has_all_data(observation: Observation) -> bool:
 def _finite_or_none(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
-
-def jsonl_writer(path: Path, **context: Any) -> Callable[[Observation], None]:
-    """``on_measurement`` that appends each observation as one JSON line (the runner's live
-    view tails this file); ``context`` (colors, versions) is repeated on every line."""
-
-    def write(observation: Observation) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps({**context, **observation.to_json()}, default=str) + "\n")
-
-    return write

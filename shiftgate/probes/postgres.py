@@ -32,10 +32,10 @@ from shiftgate.probes import postgres_sql as q
 from shiftgate.probes.postgres_facts import (
     Activity,
     ActivityGroup,
+    CriticalQueryPlans,
     IndexBuild,
     IndexFact,
-    PlanFact,
-    QueryPlans,
+    QueryPlanFact,
     QueryRecord,
     ServerSettings,
     TableFacts,
@@ -147,7 +147,7 @@ class PostgresProbe:
         """The first index of ``table`` whose leading columns are ``columns`` (testinfra style)."""
         return next((ix for ix in self.table(table, schema).indexes if ix.leads_with(columns)), None)
 
-    def plans(self, query: CriticalQuery) -> QueryPlans:
+    def query_plans(self, query: CriticalQuery) -> CriticalQueryPlans:
         """EXPLAIN (never ANALYZE) of a query with each parameter set, plus its generic plan;
         and the estimated rows of every table the plans read."""
         settings = self.settings()
@@ -162,7 +162,7 @@ class PostgresProbe:
         schemas = sorted({r.split(".", 1)[0] for r in relations if "." in r} or {"public"})
         indexes = sorted({s.index for s in scans if s.index})
         leading = self._run(q.INDEX_LEADING, {"names": indexes, "schemas": schemas})
-        return QueryPlans(
+        return CriticalQueryPlans(
             query=query, plans=plans, relation_rows=rows, records=[sizes, leading],
             index_leading={str(r["index"]): r["leading"] for r in leading.rows},
         )
@@ -173,18 +173,18 @@ class PostgresProbe:
             self._conn = None
 
     # -- plumbing ------------------------------------------------------------------------
-    def _explain(self, text: str, params: Mapping[str, Any]) -> PlanFact:
+    def _explain(self, text: str, params: Mapping[str, Any]) -> QueryPlanFact:
         record = self._run(q.EXPLAIN + text, dict(params) if params else None)
-        return PlanFact(sql=text, params=dict(params), plan=_plan_of(record), generic=False,
+        return QueryPlanFact(sql=text, params=dict(params), plan=_plan_of(record), generic=False,
                         record=record)
 
-    def _explain_generic(self, text: str, params: Mapping[str, Any], version: int) -> PlanFact:
+    def _explain_generic(self, text: str, params: Mapping[str, Any], version: int) -> QueryPlanFact:
         """The plan a prepared statement may switch to after five executions, whatever the
         values: GENERIC_PLAN on 16+, a prepared statement under force_generic_plan before."""
         positional, names = q.to_positional(text)
         if version >= 160000:
             record = self._run(q.EXPLAIN_GENERIC + positional)
-            return PlanFact(sql=positional, params={}, plan=_plan_of(record), generic=True,
+            return QueryPlanFact(sql=positional, params={}, plan=_plan_of(record), generic=True,
                             record=record)
         # Any value will do under force_generic_plan; a missing one plans as NULL.
         values = sql.SQL(", ").join(sql.Literal(params.get(key)) for key in names)
@@ -205,7 +205,7 @@ class PostgresProbe:
                     conn.execute(sql.SQL("DEALLOCATE {}").format(name))
         shown = f"PREPARE {name.as_string(conn)} AS {positional}; {explain.as_string(conn)}"
         record = QueryRecord(sql=shown, params=None, rows=rows)
-        return PlanFact(sql=positional, params=dict(params), plan=_plan_of(record), generic=True,
+        return QueryPlanFact(sql=positional, params=dict(params), plan=_plan_of(record), generic=True,
                         record=record)
 
     def _connection(self) -> psycopg.Connection[Row]:

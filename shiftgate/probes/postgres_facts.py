@@ -152,7 +152,10 @@ class Scan:
 
 
 @dataclass(frozen=True)
-class PlanFact:
+class QueryPlanFact:
+    """One PostgreSQL query plan (EXPLAIN FORMAT JSON) of a critical query: with one parameter
+    set, or generic (what a prepared statement may settle on)."""
+
     sql: str
     params: dict[str, Any]
     plan: dict[str, Any]
@@ -183,9 +186,11 @@ def _scans(node: dict[str, Any]) -> Iterator[Scan]:
 
 
 @dataclass(frozen=True)
-class QueryPlans:
+class CriticalQueryPlans:
+    """Every query plan of one critical query, with the sizes and indexes they read."""
+
     query: CriticalQuery
-    plans: list[PlanFact]
+    plans: list[QueryPlanFact]
     relation_rows: dict[str, float | None]
     """Estimated rows (pg_class.reltuples) of every scanned relation; None if not found."""
     index_leading: dict[str, str | None] = field(default_factory=dict)

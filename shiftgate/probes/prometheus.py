@@ -1,5 +1,8 @@
 """Read-only client of the Prometheus HTTP API (and Alertmanager's status).
 
+Its facts (``Sample``, ``Series``) live in ``shiftgate.probes.prometheus_facts``, so analysis
+reads them without importing this client.
+
 Every call has ``timeout=config.timeout_s``; connection errors, timeouts and 5xx answers are
 retried (tenacity) up to ``config.retries`` attempts, then raise ``SourceUnavailable`` — a
 failed check, never a skip (DESIGN.md rule 1). A 4xx or an answer with ``"status": "error"``
@@ -10,7 +13,8 @@ NaN and ±Inf values are kept as floats; the analysis decides (and fails closed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
@@ -18,24 +22,8 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from shiftgate.config.models import PrometheusConfig
 from shiftgate.errors import SourceUnavailable
+from shiftgate.probes.prometheus_facts import Sample, Series
 from shiftgate.steps import step
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One instant-vector element."""
-
-    labels: dict[str, str]
-    value: float
-    timestamp: float
-
-
-@dataclass(frozen=True)
-class Series:
-    """One range-vector element: (timestamp, value) points in time order."""
-
-    labels: dict[str, str]
-    points: list[tuple[float, float]] = field(default_factory=list)
 
 
 class _Transient(Exception):
@@ -172,6 +160,30 @@ class PrometheusProbe:
         if response.status_code >= 400 and body.get("status") != "error":
             raise SourceUnavailable(source, f"/{path}: HTTP {response.status_code}: {response.text[:200]}")
         return body
+
+
+SERIES_LOOKBACK_S = 300.0
+"""A series counts as existing now with a sample in the last 5 minutes (Prometheus's lookback)."""
+
+
+def instant_values(probe: PrometheusProbe, queries: Mapping[str, str]) -> dict[str, float | None]:
+    """Each query (name -> PromQL) at the current instant: its first sample's value, None
+    when it returns no sample."""
+    values: dict[str, float | None] = {}
+    for name, promql in queries.items():
+        samples = probe.query(promql)
+        values[name] = samples[0].value if samples else None
+    return values
+
+
+def recent_series(
+    probe: PrometheusProbe, selectors: Iterable[str], *, now: float | None = None,
+    window_s: float = SERIES_LOOKBACK_S,
+) -> dict[str, list[dict[str, str]]]:
+    """Label sets of the series each selector matches that had a sample in the last
+    ``window_s`` seconds."""
+    end = time.time() if now is None else now
+    return {s: probe.series(s, start=end - window_s, end=end) for s in dict.fromkeys(selectors)}
 
 
 def _params(params: dict[str, Any]) -> str:

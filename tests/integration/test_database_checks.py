@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from shiftgate.analysis.connections import capacity_plan, connection_capacity
+from shiftgate.analysis.connections import connection_capacity, peak_demand
 from shiftgate.analysis.indexes import required_indexes
 from shiftgate.analysis.query_plans import query_plans
 from shiftgate.config.loader import load_environment
@@ -84,7 +84,7 @@ def facts_verdicts(environment: Environment) -> dict[str, Verdict]:
             "capacity": connection_capacity(probe.settings(), probe.activity(), environment),
             "index": required_indexes(reqs, [probe.table(r.table, r.schema_name) for r in reqs],
                                       environment.database, version=versions.candidate),
-            "plans": query_plans([probe.plans(q) for q in versions.candidate_spec.critical_queries],
+            "plans": query_plans([probe.query_plans(q) for q in versions.candidate_spec.critical_queries],
                                  environment.database, version=versions.candidate),
         }
     finally:
@@ -169,8 +169,8 @@ def capacity_with_others(environment: Environment, others: int) -> Verdict:
             settings, activity = probe.settings(), probe.activity()
         finally:
             probe.close()
-        plan = capacity_plan(settings, activity, environment)
-        if sum(g.connections for g in plan.others) == others or time.monotonic() > deadline:
+        peak = peak_demand(settings, activity, environment)
+        if sum(g.connections for g in peak.others) == others or time.monotonic() > deadline:
             return connection_capacity(settings, activity, environment)
         time.sleep(0.05)
 
@@ -191,9 +191,9 @@ def test_max_connections_one_below_at_and_above_demand(
     admin("ALTER SYSTEM SET max_connections = 100")
     pg.restart()
     probe = PostgresProbe.from_config(sandbox_env.database)
-    plan = capacity_plan(probe.settings(), probe.activity(), sandbox_env)
+    peak = peak_demand(probe.settings(), probe.activity(), sandbox_env)
     probe.close()
-    required, others = plan.required_max_connections, sum(g.connections for g in plan.others)
+    required, others = peak.required_max_connections, sum(g.connections for g in peak.others)
     outcomes: dict[int, bool] = {}
     for value in (required - 1, required, required + 5):
         admin(f"ALTER SYSTEM SET max_connections = {value}")
@@ -201,7 +201,7 @@ def test_max_connections_one_below_at_and_above_demand(
         verdict = capacity_with_others(sandbox_env, others)
         outcomes[value] = verdict.passed
         if value == required - 1:
-            assert f"peak demand {plan.demand} > usable {plan.demand - 1}" in verdict.message()
+            assert f"peak demand {peak.demand} > usable {peak.demand - 1}" in verdict.message()
             assert f"max_connections that would pass: {required}" in verdict.message()
         if value == required:
             assert "(0 spare)" in verdict.reason

@@ -16,6 +16,7 @@ from shiftgate.analysis.alert_rules import (
     rules_from_api,
     rules_from_files,
 )
+from shiftgate.probes.prometheus_facts import RuleFile
 
 
 @pytest.mark.parametrize(
@@ -94,16 +95,16 @@ def test_resolve_names_through_recording_rules() -> None:
 
 
 def test_rules_from_api_and_files_agree(tmp_path: Path) -> None:
-    (tmp_path / "r.yml").write_text(
+    text = (
         "groups:\n- name: g\n  rules:\n"
         "  - record: r\n    expr: sum(a)\n"
         "  - alert: A\n    expr: r > 0.8\n    for: 2m\n    labels: {severity: page}\n"
-        "    annotations: {runbook_url: x}\n",
-        encoding="utf-8",
+        "    annotations: {runbook_url: x}\n"
     )
-    alerts, recording = rules_from_files([tmp_path / "r.yml"])
+    alerts, recording = rules_from_files([RuleFile(tmp_path / "r.yml", text)])
     assert recording == {"r": "sum(a)"}
     assert (alerts[0].name, alerts[0].for_s, alerts[0].labels) == ("A", 120.0, {"severity": "page"})
+    assert alerts[0].file == str(tmp_path / "r.yml")
     api = [{"name": "g", "file": "f", "rules": [
         {"type": "alerting", "name": "A", "query": "r > 0.8", "duration": 120, "labels": {"severity": "page"},
          "annotations": {}, "health": "ok", "lastError": ""},

@@ -75,7 +75,7 @@ def window(candidate: list[float | None], stable: list[float | None]) -> SloWind
 
 
 def test_verdict_on_a_regression_names_versions_and_statistics() -> None:
-    verdict = compare.comparison_verdict(window([200, 210, 205, 220, 215, 230], [60, 62, 58, 65, 61, 59]))
+    verdict = compare.latency_against_stable(window([200, 210, 205, 220, 215, 230], [60, 62, 58, 65, 61, 59]))
     assert not verdict.passed
     assert "2.5.0 is slower than 2.4.3" in verdict.reason
     assert "rank-biserial r=+1.00" in verdict.reason
@@ -83,7 +83,7 @@ def test_verdict_on_a_regression_names_versions_and_statistics() -> None:
 
 
 def test_verdict_passes_a_comparable_candidate() -> None:
-    verdict = compare.comparison_verdict(window([21, 22, 21, 23, 22], [20, 21, 20, 22, 21]))
+    verdict = compare.latency_against_stable(window([21, 22, 21, 23, 22], [20, 21, 20, 22, 21]))
     assert verdict.passed, verdict.message()
 
 
@@ -94,6 +94,6 @@ def test_verdict_passes_a_comparable_candidate() -> None:
 def test_too_few_samples_on_either_side_fail_closed(
     candidate: list[float | None], stable: list[float | None]
 ) -> None:
-    verdict = compare.comparison_verdict(window(candidate, stable))
+    verdict = compare.latency_against_stable(window(candidate, stable))
     assert not verdict.passed and verdict.fault == "infrastructure"
     assert "too few samples to compare" in verdict.reason

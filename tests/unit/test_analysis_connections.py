@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from shiftgate.analysis.connections import (
-    capacity_plan,
     connection_capacity,
     connections_in_use,
+    peak_demand,
     required_max_connections,
 )
 from shiftgate.config.loader import load_environment
@@ -61,17 +61,17 @@ def test_boundary_at_exactly_the_demand(max_connections: int, passed: bool) -> N
 
 def test_other_clients_count_but_not_the_pools_or_shiftgate() -> None:
     now = activity(**POOLS_NOW, postgres_exporter=1, nightly_job=3, **{"": 2})
-    plan = capacity_plan(settings(100), now, env())
-    assert plan.demand == 20 + 50 + 6 + 5
-    assert {g.application_name for g in plan.others} == {"postgres-exporter", "nightly-job", ""}
+    peak = peak_demand(settings(100), now, env())
+    assert peak.demand == 20 + 50 + 6 + 5
+    assert {g.application_name for g in peak.others} == {"postgres-exporter", "nightly-job", ""}
     assert "other clients now (postgres-exporter 1, nightly-job 3, (no name) 2)" in (
         connection_capacity(settings(100), now, env()).message()
     )
 
 
 def test_reserved_connections_of_postgres_16_reduce_usable() -> None:
-    plan = capacity_plan(settings(80, 3, 2), activity(), env())
-    assert plan.usable == 75
+    peak = peak_demand(settings(80, 3, 2), activity(), env())
+    assert peak.usable == 75
     assert required_max_connections(settings(80, 3, 2), activity(), env()) == 75 + 5
     verdict = connection_capacity(settings(80, 3, 2), activity(), env())
     assert "− reserved_connections 2 = 75" in verdict.message()
@@ -94,7 +94,7 @@ def test_demand_follows_the_versions_each_color_runs(
     pool = environment.versions.candidate_spec.pool
     for key, value in pool_change.items():  # version keys hold dots: no --set path to them
         setattr(pool, key, value)
-    assert capacity_plan(settings(50), activity(), environment).demand == demand
+    assert peak_demand(settings(50), activity(), environment).demand == demand
 
 
 def test_evidence_holds_settings_and_arithmetic() -> None:

@@ -11,9 +11,8 @@ from shiftgate.analysis import deploy_monitoring as dm
 from shiftgate.analysis.alert_rules import AlertRule
 from shiftgate.analysis.alertmanager import route_receiver, routes_for_severity
 from shiftgate.analysis.pool_alerts import Rules
-from shiftgate.analysis.promtool import PromtoolRun
 from shiftgate.config.models import MonitoringConfig, SloConfig
-from shiftgate.probes.prometheus import Sample
+from shiftgate.probes.prometheus_facts import PromtoolRun, RuleFile, Sample
 
 CFG = MonitoringConfig()
 ERR, LAT = CFG.error_ratio_query, CFG.latency_p95_query
@@ -91,19 +90,14 @@ def test_slo_alert_on_raw_metrics_counts() -> None:
 
 
 def test_rules_valid(tmp_path: Path) -> None:
-    (tmp_path / "a.yml").write_text("groups: []\n", encoding="utf-8")
-    assert dm.rules_valid(PromtoolRun(["promtool"], 0, "SUCCESS"), [tmp_path / "a.yml"]).passed
+    files = [RuleFile(tmp_path / "a.yml", "groups: []\n")]
+    good = dm.rules_valid(PromtoolRun(["promtool"], 0, "SUCCESS"), files)
+    assert good.passed
+    assert any(a.name == "a.yml" and a.body == "groups: []\n" for a in good.attachments)
     run = PromtoolRun(["promtool"], 1, "a.yml: bad\n  FAILED: parse error")
-    bad = dm.rules_valid(run, [tmp_path / "a.yml"])
+    bad = dm.rules_valid(run, files)
     assert not bad.passed and "parse error" in bad.reason
     assert dm.rules_valid(PromtoolRun([], 1, ""), []).fault == "configuration"
-
-
-def test_rule_paths_globs(tmp_path: Path) -> None:
-    for name in ("b.yml", "a.yml", "c.txt"):
-        (tmp_path / name).write_text("", encoding="utf-8")
-    assert dm.rule_paths(["*.yml"], tmp_path) == [tmp_path / "a.yml", tmp_path / "b.yml"]
-    assert dm.rule_paths([str(tmp_path / "a.yml")], Path("/nowhere")) == [tmp_path / "a.yml"]
 
 
 AM = """

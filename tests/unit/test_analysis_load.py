@@ -14,7 +14,8 @@ from shiftgate.config.models import LoadConfig, SloConfig
 from shiftgate.errors import ConfigError
 from shiftgate.load.profile import LoadProfile, Segments, UserPicker, load_profile
 from shiftgate.load.results import EndpointStats, HistoryPoint, LoadResult
-from shiftgate.probes.prometheus import Series
+from shiftgate.probes.prometheus_facts import Series
+from tests.unit.test_analysis_slo import env
 
 SEGMENTS = {"source": "test", "popularity": [
     {"segment": 0, "share": 0.75, "users": [1, 2]},
@@ -123,3 +124,20 @@ def test_series_peak_fails_closed(points: list[float], passed: bool, words: str)
 
 def test_pool_waiting_query_names_the_color() -> None:
     assert load.pool_waiting_query(CONFIG, "blue") == 'max(recommendation_db_pool_waiting{color="blue"})'
+
+
+def test_pool_waiting_and_db_connections_judge_the_series_they_are_given() -> None:
+    environment = env("prometheus.scrape_interval_s=2")
+    run = result()  # 16 s: 8 scrapes, at least 4 samples needed
+    run.color = "blue"
+    assert load.min_points(run, environment) == 4
+    flat = [Series({"color": "blue"}, [(float(t), 0.0) for t in range(0, 16, 2)])]
+    verdict = load.pool_waiting(run, environment, flat)
+    assert verdict.passed and "waiting for a DB connection on blue" in verdict.check
+    assert verdict.source == f"PromQL: {load.pool_waiting_query(environment.load, 'blue')}"
+    busy = [Series({}, [(float(t), 0.95) for t in range(0, 16, 2)])]
+    verdict = load.db_connections(run, environment, busy)
+    assert not verdict.passed and "peaked at 0.95 >" in verdict.reason
+    assert verdict.source == f"PromQL: {environment.load.db_connections_query}"
+    sparse = [Series({}, [(0.0, 0.1), (2.0, 0.1), (4.0, 0.1)])]
+    assert "too few samples" in load.db_connections(run, environment, sparse).reason

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shiftgate.analysis.window import Measurement, Reading, jsonl_writer, observe
+from shiftgate.analysis.window import Measurement, Reading, observe
 from shiftgate.config.models import AnalysisConfig
 from shiftgate.errors import SourceUnavailable
+from shiftgate.probes.analysis_log import jsonl_appender
 
 
 class FakeClock:
@@ -151,11 +152,11 @@ def test_breach_is_never_warm_up() -> None:
 def test_every_observation_is_recorded_as_a_json_line(tmp_path: Path) -> None:
     log = tmp_path / "runs" / "r1" / "analysis.jsonl"
     seen = []
-    writer = jsonl_writer(log, candidate_color="blue")
+    append = jsonl_appender(log, candidate_color="blue")
 
     def record(observation):  # type: ignore[no-untyped-def]
         seen.append(observation)
-        writer(observation)
+        append(observation.to_json())
 
     observe(series(0.0, math.nan, 0.2), config(), FakeClock(), on_measurement=record)
     lines = [json.loads(line) for line in log.read_text().splitlines()]

@@ -13,7 +13,7 @@ import pytest
 
 from shiftgate.config.models import PrometheusConfig
 from shiftgate.errors import SourceUnavailable
-from shiftgate.probes.prometheus import PrometheusProbe
+from shiftgate.probes.prometheus import PrometheusProbe, instant_values, recent_series
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -97,3 +97,25 @@ def test_refused_connection_fails_closed() -> None:
 def test_alertmanager_needs_url(server: str) -> None:
     with pytest.raises(SourceUnavailable, match="no alertmanager_url"):
         probe(server).alertmanager_status()
+
+
+def test_instant_values_take_the_first_sample_or_none(server: str) -> None:
+    Handler.answers = [
+        ok({"resultType": "vector", "result": [{"metric": {}, "value": [1.5, "0.25"]}]}),
+        ok({"resultType": "vector", "result": []}),
+    ]
+    assert instant_values(probe(server), {"a": "x", "b": "y"}) == {"a": 0.25, "b": None}
+    assert [c.split("query=")[1] for c in Handler.calls] == ["x", "y"]
+
+
+def test_recent_series_look_back_five_minutes_once_per_selector(server: str) -> None:
+    Handler.answers = [ok([{"__name__": "x", "color": "blue"}])]
+    found = recent_series(probe(server), ["x", "x", "y"], now=1000.0)
+    assert found == {"x": [{"__name__": "x", "color": "blue"}], "y": [{"__name__": "x", "color": "blue"}]}
+    assert len(Handler.calls) == 2
+    assert all("start=700.0" in c and "end=1000.0" in c for c in Handler.calls)
+
+
+def test_refused_connection_fails_instant_values_closed() -> None:
+    with pytest.raises(SourceUnavailable):
+        instant_values(probe("http://127.0.0.1:1", retries=1), {"a": "x"})

@@ -8,7 +8,7 @@ import pytest
 
 from shiftgate.analysis.query_plans import query_plan, query_plans
 from shiftgate.config.models import CriticalQuery, DatabaseConfig
-from shiftgate.probes.postgres_facts import PlanFact, QueryPlans, QueryRecord
+from shiftgate.probes.postgres_facts import CriticalQueryPlans, QueryPlanFact, QueryRecord
 from shiftgate.probes.postgres_sql import to_positional
 
 CONFIG = DatabaseConfig(dsn_env="DSN", large_table_rows=100_000)
@@ -49,13 +49,15 @@ LEADING = {
 }
 
 
-def plans(*shapes: dict[str, Any], rows: float | None = 2e6, query: CriticalQuery = QUERY) -> QueryPlans:
+def plans(
+    *shapes: dict[str, Any], rows: float | None = 2e6, query: CriticalQuery = QUERY
+) -> CriticalQueryPlans:
     facts = [
-        PlanFact(query.sql, {"segment": i}, shape, generic=i == len(shapes) - 1,
+        QueryPlanFact(query.sql, {"segment": i}, shape, generic=i == len(shapes) - 1,
                  record=QueryRecord("EXPLAIN ..."))
         for i, shape in enumerate(shapes)
     ]
-    return QueryPlans(query, facts, {"public.recommendations": rows}, index_leading=LEADING)
+    return CriticalQueryPlans(query, facts, {"public.recommendations": rows}, index_leading=LEADING)
 
 
 def test_index_scans_pass() -> None:
@@ -122,7 +124,7 @@ def test_evidence_holds_query_params_and_plan() -> None:
 
 
 def test_no_plan_fails_closed_and_no_query_passes() -> None:
-    assert not query_plan(QueryPlans(QUERY, [], {}), CONFIG).passed
+    assert not query_plan(CriticalQueryPlans(QUERY, [], {}), CONFIG).passed
     assert query_plans([], CONFIG, version="2.5.0").passed
 
 
