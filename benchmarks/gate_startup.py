@@ -10,6 +10,8 @@ Prints, as medians of N runs (default 7), measured in the same run:
   a check's own work began — the earliest start time the run's Allure results record (a
   fixture's setup or a check's body; allure-pytest stamps them from the same wall clock).
   Everything before it is start-up: interpreters, imports, plugins, configuration, collection.
+- the CPU time (user + system) of the gate process and its pytest subprocess: less sensitive
+  than wall time to other work on a shared machine.
 
 ``--tree PATH`` runs the commands from another checkout of the project (e.g. one made with
 ``git worktree add /tmp/sg-before <commit>``, without a virtualenv of its own): its sources
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,17 +76,26 @@ def first_check_started(results: Path) -> float | None:
     return min(starts) / 1000 if starts else None
 
 
-def run_gate(command: list[str], tree: Path, env: dict[str, str]) -> tuple[float, float | None, int]:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished, waited-for descendant so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_gate(command: list[str], tree: Path, env: dict[str, str]) -> tuple[float, float, float | None]:
+    """Wall time, CPU time (the gate process and its pytest) and start-to-first-check."""
     with tempfile.TemporaryDirectory(prefix="gate-startup-") as reports:
         env = {**env, "SHIFTGATE_REPORTS_DIR": reports}
+        cpu = children_cpu()
         began = time.time()
         done = subprocess.run([*command, *GATE], cwd=tree, env=env, check=False,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         wall = time.time() - began
+        cpu = children_cpu() - cpu
         if done.returncode not in (0, 1):
             sys.exit(f"the gate did not run (exit {done.returncode}):\n{done.stderr[-2000:]}")
         first = first_check_started(Path(reports) / "allure-results")
-    return wall, (first - began if first is not None else None), done.returncode
+    return wall, cpu, (first - began if first is not None else None)
 
 
 def pytest_version(python: str, tree: Path, env: dict[str, str]) -> float:
@@ -113,6 +125,7 @@ def median(values: list[float]) -> str:
 class Figures:
     bare: list[float] = field(default_factory=list)
     walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     firsts: list[float] = field(default_factory=list)
 
 
@@ -128,8 +141,9 @@ def measure(trees: list[Path], runs: int, python: str, gate: bool) -> dict[Path,
             env = tree_environ(tree)
             figures[tree].bare.append(pytest_version(python, tree, env))
             if gate:
-                wall, first, _ = run_gate(shiftgate_command(python, tree), tree, env)
+                wall, cpu, first = run_gate(shiftgate_command(python, tree), tree, env)
                 figures[tree].walls.append(wall)
+                figures[tree].cpus.append(cpu)
                 if first is not None:
                     figures[tree].firsts.append(first)
     return figures
@@ -165,6 +179,7 @@ def main() -> None:
         print(f"  {'pytest --version':<40}  {median(got.bare)}")
         if not args.skip_gate:
             print(f"  {gate:<40}  {median(got.walls)}  (whole process)")
+            print(f"  {'':<40}  {median(got.cpus)}  (whole process, CPU: user + system)")
             print(f"  {'':<40}  {median(got.firsts)}  (start to first check)")
 
 
