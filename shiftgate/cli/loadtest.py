@@ -1,4 +1,8 @@
-"""``shiftgate loadtest``: an engineer's run of the traffic profile, outside any gate."""
+"""``shiftgate loadtest``: an engineer's run of the traffic profile, outside any gate.
+
+The engine (Locust's runner, the analysis, the Prometheus client) is imported in the handler:
+building the parser, which every ``shiftgate`` command does, must not pay for it.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,7 @@ import argparse
 import time
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from shiftgate.analysis import load
-from shiftgate.config.loader import load_environment
-from shiftgate.config.paths import project_root, reports_dir
 from shiftgate.errors import ExitCode
-from shiftgate.load.results import failure_lines
-from shiftgate.load.run import resolve_target, run_profile
-
-out = Console(highlight=False)
 
 
 def add_loadtest_command(commands: Any, with_env: Any) -> None:
@@ -34,6 +28,16 @@ def add_loadtest_command(commands: Any, with_env: Any) -> None:
 
 
 def _loadtest(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from shiftgate.analysis import load
+    from shiftgate.config.loader import load_environment
+    from shiftgate.config.paths import project_root, reports_dir
+    from shiftgate.load.results import failure_lines
+    from shiftgate.load.run import resolve_target, run_profile
+
+    out = Console(highlight=False)
     overrides = list(args.overrides)
     if args.color:
         overrides.append(f"load.target={args.color}")

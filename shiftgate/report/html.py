@@ -1,4 +1,4 @@
-"""``shiftgate report``: the HTML report (Allure Report 3) and ``reports/summary.md``.
+"""The HTML report (Allure Report 3) and ``reports/summary.md``, for ``shiftgate report``.
 
 The HTML comes from the Allure 3 command line of the npm package ``allure``, installed into
 the project by ``make report-deps`` (``node_modules/.bin/allure``, pinned by
@@ -16,7 +16,6 @@ job); 2 when the results or the Allure command line are missing — a setup the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
@@ -24,14 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from shiftgate.config.paths import project_root, reports_dir
-from shiftgate.errors import ExitCode, ShiftgateError, UsageError
+from shiftgate.errors import ShiftgateError, UsageError
 from shiftgate.report.allure import CATEGORIES, SESSION_LABEL
 from shiftgate.report.summary import write_summary
-
-out = Console(highlight=False)
 
 REPORT_NAME = "shiftgate: deployment gates"
 _TIMEOUT_S = 300
@@ -52,15 +47,6 @@ class ReportPaths:
             summary=reports / "summary.md", history=reports / "history.jsonl",
             config=reports / "allurerc.json",
         )
-
-
-def add_report_command(commands: Any) -> None:
-    parser = commands.add_parser(
-        "report", help="HTML report (Allure 3, with history) and reports/summary.md"
-    )
-    parser.add_argument("--no-html", action="store_true", help="write only reports/summary.md")
-    parser.add_argument("--name", default=REPORT_NAME, help="the report's title")
-    parser.set_defaults(handler=_report)
 
 
 def allure_cli(root: Path | None = None) -> Path:
@@ -122,11 +108,3 @@ def build_report(
     if html:
         generate_html(paths, name)
     return paths
-
-
-def _report(args: argparse.Namespace) -> int:
-    paths = build_report(html=not args.no_html, name=args.name)
-    out.print(f"summary: {paths.summary}")
-    if not args.no_html:
-        out.print(f"HTML report: {paths.html / 'index.html'} (history: {paths.history})")
-    return ExitCode.OK

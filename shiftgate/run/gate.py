@@ -5,6 +5,12 @@ and pytest caches imports, conftests and plugin state per process; a fresh inter
 gate keeps one gate's state out of the next, matches what CI and engineers run by hand, and
 keeps this module free of pytest (DESIGN.md rule 8).
 
+Start-up is paid by every gate of every CI stage, so the subprocess loads only the plugins a
+gate uses: plugin auto-loading is off (``--disable-plugin-autoload``, pytest 8.4) and
+:data:`GATE_PLUGINS` are named with ``-p``; shiftgate's own plugin comes from the root
+``conftest.py``. Packages that merely happen to be installed (Locust's and anyio's pytest
+plugins, for instance) stay out of a gate run.
+
 pytest's exit statuses, mapped (DESIGN.md rule 7):
 
 ====  ===============================  =========================================
@@ -34,6 +40,12 @@ from shiftgate.config.gates import load_gate
 from shiftgate.config.paths import project_root
 from shiftgate.config.paths import reports_dir as default_reports_dir
 from shiftgate.errors import ExitCode, ShiftgateError
+
+GATE_PLUGINS = (
+    "allure_pytest.plugin",  # --alluredir: the report's results
+    "xdist.plugin",  # -n, should a gate be run in parallel (costs a few ms when unused)
+)
+"""The third-party pytest plugins of a gate run, loaded explicitly (auto-loading is off)."""
 
 Runner = Callable[[Sequence[str], Path], int]
 """Runs a command in a folder, output to the terminal, and returns its exit status."""
@@ -80,8 +92,11 @@ def build_command(
     command = [
         sys.executable, "-m", "pytest",
         "-p", "no:cacheprovider",  # gate runs leave no .pytest_cache state behind
-        "--gate", name,
+        "--disable-plugin-autoload",
     ]
+    for plugin in GATE_PLUGINS:
+        command += ["-p", plugin]
+    command += ["--gate", name]
     if env is not None:
         # Without --env the plugin applies its own default ($SHIFTGATE_ENV, else sandbox).
         command += ["--env", env]

@@ -1,8 +1,9 @@
-"""Running a gate: the command, the exit-code mapping, an unwritable reports folder."""
+"""Running a gate: the command, the exit-code mapping, an unwritable reports folder, start-up."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shiftgate.errors import ConfigError, ExitCode, ShiftgateError
-from shiftgate.run.gate import map_exit_status, run_gate
+from shiftgate.run.gate import GATE_PLUGINS, map_exit_status, run_gate
 
 
 @pytest.fixture
@@ -70,6 +71,32 @@ def test_command_and_paths(root: Path) -> None:
     assert command[command.index("--alluredir") + 1] == str(reports / "allure-results")
     assert command[command.index("--junitxml") + 1] == str(reports / "junit" / "preflight.xml")
     assert command[-3:] == ["-k", "index", "-x"]  # extra arguments last: they may override
+
+
+def test_the_gate_loads_only_its_plugins(root: Path) -> None:
+    runner = FakeRunner(0)
+    run_gate("preflight", env="sandbox", runner=runner)
+    [(command, _)] = runner.calls
+    assert "--disable-plugin-autoload" in command
+    loaded = [command[i + 1] for i, arg in enumerate(command) if arg == "-p"]
+    assert loaded == ["no:cacheprovider", *GATE_PLUGINS]
+    assert "allure_pytest.plugin" in GATE_PLUGINS  # --alluredir needs it
+
+
+# What the `shiftgate` command must not import before it knows which command runs: every CI
+# stage starts a gate as its own process.
+_HEAVY = ["pydantic", "psycopg", "requests", "allure", "locust", "gevent", "matplotlib", "scipy",
+          "kubernetes", "rich", "pytest"]
+
+
+@pytest.mark.parametrize("module", ["gate", "config", "report", "loadtest", "options"])
+def test_command_modules_import_the_engine_only_when_run(module: str) -> None:
+    code = (
+        f"import sys; import shiftgate.cli.{module}; "
+        f"print(' '.join(m for m in {_HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []
 
 
 def test_without_env_the_plugin_default_applies(root: Path, tmp_path: Path) -> None:
