@@ -7,13 +7,13 @@ import pytest
 from shiftgate.analysis import rollout
 from shiftgate.analysis.rollout import Candidate
 from shiftgate.config.models import Environment
-from shiftgate.platforms.base import Platform
+from shiftgate.probes.platform import PlatformView
 
 pytestmark = pytest.mark.checklist("Enhance Deployment Monitoring Protocols")
 
 
 def test_no_errors_in_logs_since_deploy(
-    environment: Environment, platform: Platform, candidate: Candidate, expect
+    environment: Environment, platform: PlatformView, candidate: Candidate, expect
 ) -> None:
     """Monitor Deployment: check for errors in logs (`kubectl logs`) since the deploy."""
     lines = platform.logs(candidate.color, candidate.since)

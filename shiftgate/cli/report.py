@@ -26,11 +26,15 @@ def add_report_command(commands: Any) -> None:
 def _report(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from shiftgate.config.paths import reports_dir
     from shiftgate.report.html import REPORT_NAME, build_report
+    from shiftgate.report.summary import RUNS_SHOWN
+    from shiftgate.run.journal import recent_runs
 
     out = Console(highlight=False)
     name = REPORT_NAME if args.name is None else args.name
-    paths = build_report(html=not args.no_html, name=name)
+    runs = recent_runs(reports_dir(), RUNS_SHOWN)
+    paths = build_report(runs=runs, html=not args.no_html, name=name)
     out.print(f"summary: {paths.summary}")
     if not args.no_html:
         out.print(f"HTML report: {paths.html / 'index.html'} (history: {paths.history})")

@@ -1,4 +1,8 @@
-"""``shiftgate sandbox …``: the sandbox's commands on the command line."""
+"""``shiftgate sandbox …``: the sandbox's commands on the command line.
+
+The sandbox's front door: the one module outside ``shiftgate.sandbox`` that imports it, and
+only inside the handlers, so building the parser for any other command never loads it.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from rich.table import Table
 
 from shiftgate.errors import ExitCode
 from shiftgate.redact import redact
-from shiftgate.sandbox import manager
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -61,6 +64,8 @@ def add_sandbox_commands(commands: Any) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from shiftgate.sandbox import manager
+
     began = time.monotonic()
     manager.up(say=_say)
     _say(f"up in {time.monotonic() - began:.1f}s")
@@ -69,17 +74,23 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
+    from shiftgate.sandbox import manager
+
     manager.down(say=_say)
     return ExitCode.OK
 
 
 def _reset(args: argparse.Namespace) -> int:
+    from shiftgate.sandbox import manager
+
     manager.reset(say=_say)
     _print_status(manager.status())
     return ExitCode.OK
 
 
 def _deploy(args: argparse.Namespace) -> int:
+    from shiftgate.sandbox import manager
+
     faults = {
         key: value
         for key, value in (("fail_ratio", args.fail_ratio), ("fail_after_s", args.fail_after))
@@ -103,11 +114,15 @@ def _remediate(args: argparse.Namespace) -> int:
 
 
 def _traffic(args: argparse.Namespace) -> int:
+    from shiftgate.sandbox import manager
+
     manager.set_traffic(args.switch == "on", say=_say)
     return ExitCode.OK
 
 
 def _reload(args: argparse.Namespace) -> int:
+    from shiftgate.sandbox import manager
+
     if not manager.reload():
         err.print("Prometheus is not running: run `shiftgate sandbox up`")
         return ExitCode.FAILED
@@ -116,6 +131,8 @@ def _reload(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from shiftgate.sandbox import manager
+
     status = manager.status()
     if args.json:
         print(json.dumps(status, indent=2))

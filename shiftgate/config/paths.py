@@ -23,6 +23,11 @@ def reports_dir() -> Path:
     return Path(override).resolve() if override else project_root() / "reports"
 
 
+def runs_dir(reports: Path) -> Path:
+    """Where run journals and the run pointer and lock live: ``<reports>/runs``."""
+    return reports / "runs"
+
+
 def environment_file(name_or_path: str) -> Path:
     """``sandbox`` → ``environments/sandbox.yaml``; a path (with a suffix or a slash) as given."""
     if name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path:

@@ -29,9 +29,9 @@ from shiftgate.config.paths import project_root
 from shiftgate.errors import ShiftgateError
 from shiftgate.load.profile import LoadProfile, load_profile
 from shiftgate.load.results import LoadResult, csv_files, read_history, read_stats
-from shiftgate.routers.base import live_color
-from shiftgate.routers.factory import router_for
-from shiftgate.sandbox.state import free_port
+from shiftgate.ports import free_port
+from shiftgate.probes.router import live_color
+from shiftgate.probes.views import router_view
 
 LOCUSTFILE = project_root() / "loadtests" / "recommendations.py"
 _GRACE_S = 60.0
@@ -74,7 +74,7 @@ def resolve_target(environment: Environment) -> tuple[Color, str]:
     if target == "blue" or target == "green":
         color = target
     else:
-        live = live_color(router_for(environment).weights())
+        live = live_color(router_view(environment).weights())
         color = live if target == "live" else other_color(live)
     return color, environment.service.color_urls[color]
 

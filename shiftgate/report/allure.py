@@ -34,9 +34,8 @@ from typing import Any
 import allure
 
 from shiftgate.config.models import Environment, other_color
-from shiftgate.config.paths import project_root, reports_dir
+from shiftgate.config.paths import project_root, reports_dir, runs_dir
 from shiftgate.redact import redact
-from shiftgate.run.journal import runs_dir
 from shiftgate.verdict import Fault, Verdict
 
 RUNBOOK = "docs/runbook-recommendation-blue-green.md"

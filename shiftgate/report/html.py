@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 from shiftgate.config.paths import project_root, reports_dir
 from shiftgate.errors import ShiftgateError, UsageError
 from shiftgate.report.allure import CATEGORIES, SESSION_LABEL
-from shiftgate.report.summary import write_summary
+from shiftgate.report.summary import RunRecord, write_summary
 
 REPORT_NAME = "shiftgate: deployment gates"
 _TIMEOUT_S = 300
@@ -94,7 +95,8 @@ def generate_html(paths: ReportPaths, name: str = REPORT_NAME, binary: Path | No
 
 
 def build_report(
-    reports: Path | None = None, *, html: bool = True, name: str = REPORT_NAME
+    reports: Path | None = None, *, runs: Sequence[RunRecord] = (), html: bool = True,
+    name: str = REPORT_NAME,
 ) -> ReportPaths:
     paths = ReportPaths.under(reports or reports_dir())
     if not paths.results.is_dir() or not any(paths.results.glob("*-result.json")):
@@ -104,7 +106,7 @@ def build_report(
         )
     if html:
         allure_cli()  # before any file is written: a missing tool changes nothing
-    write_summary(paths.results, paths.results.parent, paths.summary)
+    write_summary(paths.results, runs, paths.summary)
     if html:
         generate_html(paths, name)
     return paths

@@ -10,17 +10,31 @@ check: a check removed from a gate, or one that passed last week, does not linge
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shiftgate.redact import redact
 from shiftgate.report.allure import FAULT_TAGS, SESSION_LABEL
-from shiftgate.run.journal import RunState, read_run, runs_dir
 
 _ICONS = {"passed": "✅", "failed": "❌", "broken": "❌", "skipped": "⏭️"}
-_RUNS_SHOWN = 5
+RUNS_SHOWN = 5
+
+
+class RunRecord(Protocol):
+    """What the summary shows of a run (``shiftgate.run.journal.RunState`` is one)."""
+
+    run_id: str
+
+    @property
+    def candidate(self) -> str: ...
+
+    @property
+    def completed_stages(self) -> list[str]: ...
+
+    @property
+    def finished(self) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -99,7 +113,7 @@ def latest_by_gate(results: Iterable[CheckResult]) -> dict[str, list[CheckResult
     return latest
 
 
-def render(gates: dict[str, list[CheckResult]], runs: list[RunState]) -> str:
+def render(gates: dict[str, list[CheckResult]], runs: Sequence[RunRecord]) -> str:
     lines = ["# shiftgate report", ""]
     if not gates:
         lines += ["No gate results yet: run `shiftgate gate <name>` first.", ""]
@@ -142,21 +156,12 @@ def render(gates: dict[str, list[CheckResult]], runs: list[RunState]) -> str:
     return redact("\n".join(lines)) + "\n"
 
 
-def recent_runs(reports: Path, count: int = _RUNS_SHOWN) -> list[RunState]:
-    folder = runs_dir(reports)
-    if not folder.is_dir():
-        return []
-    journals = sorted(
-        (p for p in folder.glob("*/journal.jsonl")), key=lambda p: p.stat().st_mtime, reverse=True
-    )
-    runs = [read_run(path.parent) for path in journals[:count]]
-    return [run for run in runs if run is not None]
-
-
-def write_summary(results_dir: Path, reports: Path, out: Path) -> dict[str, list[CheckResult]]:
+def write_summary(results_dir: Path, runs: Sequence[RunRecord], out: Path) -> dict[str, list[CheckResult]]:
+    """``runs``: the recent runs, newest first, read by the caller (the report does not read
+    journals: the runner's package owns them)."""
     gates = latest_by_gate(read_results(results_dir))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(gates, recent_runs(reports)), encoding="utf-8")
+    out.write_text(render(gates, list(runs)[:RUNS_SHOWN]), encoding="utf-8")
     return gates
 
 

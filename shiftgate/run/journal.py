@@ -28,13 +28,15 @@ from typing import IO, Any
 
 import psutil
 
+from shiftgate.config.paths import runs_dir
 from shiftgate.errors import UsageError
 
+__all__ = [
+    "Event", "Journal", "JournalRead", "Pointer", "RunState", "read_run", "recent_runs", "run_lock",
+    "runs_dir",
+]
+
 Event = dict[str, Any]
-
-
-def runs_dir(reports: Path) -> Path:
-    return reports / "runs"
 
 
 class Journal:
@@ -180,6 +182,16 @@ def read_run(folder: Path) -> RunState | None:
     if not events or events[0]["event"] != "run_started":
         return None
     return RunState(run_id=folder.name, started=events[0], events=events, torn=read.torn)
+
+
+def recent_runs(reports: Path, count: int) -> list[RunState]:
+    """The ``count`` most recently written runs, newest first."""
+    folder = runs_dir(reports)
+    if not folder.is_dir():
+        return []
+    journals = sorted(folder.glob("*/journal.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    runs = [read_run(path.parent) for path in journals[:count]]
+    return [run for run in runs if run is not None]
 
 
 class Pointer:
