@@ -1,4 +1,4 @@
-"""Typed errors and the one exit-code contract (DESIGN.md, rule 7).
+"""Typed errors and the one exit-code contract (docs/architecture.md, rule 7).
 
 Commands raise these; only ``shiftgate.cli.main`` turns them into exit codes, in one place.
 """
@@ -59,7 +59,7 @@ class SourceUnavailable(ShiftgateError):
     """A probe could not read its source (refused, timed out, no data where data must be).
 
     Not an error of shiftgate: the check that needed the source fails with this reason
-    (DESIGN.md rule 7: an unreachable source is a failed check)."""
+    (docs/architecture.md rule 7: an unreachable source is a failed check)."""
 
     exit_code = ExitCode.FAILED
 

@@ -1,6 +1,6 @@
 """pytest wiring for ``checks/``: options, fixtures, gate selection, fail-closed rule, labels.
 
-The only engine module that imports pytest (DESIGN.md rule 8). Like pytest-testinfra's
+The only engine module that imports pytest (docs/architecture.md rule 8). Like pytest-testinfra's
 plugin, it turns options into fixtures and leaves the logic to the engine: environments come
 from ``shiftgate.config.loader``, gate files from ``shiftgate.config.gates``.
 
@@ -8,7 +8,7 @@ from ``shiftgate.config.loader``, gate files from ``shiftgate.config.gates``.
   (repeatable) and ``--candidate VERSION`` feed the session fixture ``environment``.
 - ``--gate NAME`` runs the checks of ``gates/NAME.yaml`` only. Inside a gate run a skipped
   check fails (unless the gate marks it optional), and a gate that collects no check fails
-  with exit status 1 (DESIGN.md rule 1). Outside a gate run, skips stay skips.
+  with exit status 1 (docs/architecture.md rule 1). Outside a gate run, skips stay skips.
 - A bad environment or gate file is a ``pytest.UsageError``: exit status 4, one line, no
   traceback; ``shiftgate gate`` maps that to exit code 2.
 

@@ -1,4 +1,4 @@
-"""Redaction of secrets in anything shiftgate prints or reports (DESIGN.md rule 6).
+"""Redaction of secrets in anything shiftgate prints or reports (docs/architecture.md rule 6).
 
 DSNs carry passwords in two shapes: ``scheme://user:password@host`` and libpq's
 ``password=...``; tokens show up as ``Authorization: Bearer ...``. All become ``***``.

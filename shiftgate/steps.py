@@ -1,7 +1,7 @@
 """Named steps around probe calls, for the report: a no-op unless a reporter installs one.
 
 Probes call ``with step("PostgreSQL: settings"):`` around each query they send. The engine
-stays free of pytest and of any report format (DESIGN.md rule 8): by default a step does
+stays free of pytest and of any report format (docs/architecture.md rule 8): by default a step does
 nothing; the pytest plugin installs an Allure-backed implementation for a gate run, so each
 probe call shows as one step of its check. Titles are redacted: they may carry a query.
 """

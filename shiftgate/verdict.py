@@ -1,4 +1,4 @@
-"""A check's verdict and the evidence it carries (DESIGN.md rule 5).
+"""A check's verdict and the evidence it carries (docs/architecture.md rule 5).
 
 The engine's analysis functions return a ``Verdict``; the pytest plugin's ``expect``
 fixture attaches its evidence to the Allure report and asserts it, with a message that names

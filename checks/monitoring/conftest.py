@@ -1,7 +1,7 @@
 """Fixtures of the monitoring checks: the team's rule files.
 
 Nothing here touches the network: a probe call happens inside the check, so an unreachable
-Prometheus is a failed check with its reason (DESIGN.md rule 1), not a setup error.
+Prometheus is a failed check with its reason (docs/architecture.md rule 1), not a setup error.
 """
 
 from __future__ import annotations

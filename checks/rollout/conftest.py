@@ -1,7 +1,7 @@
 """Fixtures of the rollout checks: the platform where colors run, the router, the candidate.
 
 Nothing here reads the world: the candidate's color is resolved on first use inside a check,
-so an unreachable platform or router is a failed check with its reason (DESIGN.md rule 1),
+so an unreachable platform or router is a failed check with its reason (docs/architecture.md rule 1),
 not a setup error.
 """
 

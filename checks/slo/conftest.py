@@ -3,7 +3,7 @@
 The candidate's color comes from the runner (``run.candidate_color``) or, run alone, from
 the platform and the router (``shiftgate.analysis.colors.candidate_color``); the stable color is the
 other one. Prometheus errors inside the window are failed measurements, not setup errors:
-every check then fails with the source's reason (DESIGN.md rule 1).
+every check then fails with the source's reason (docs/architecture.md rule 1).
 
 Wiring only: the probe reads each query's value, ``shiftgate.analysis.slo`` judges it, the
 window (``shiftgate.analysis.window``) runs on the system clock, and each measurement is

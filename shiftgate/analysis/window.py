@@ -5,7 +5,7 @@ with their thresholds); this module decides which failed and when the window end
 is passed in (``shiftgate.probes.clock.SystemClock`` in a check, a fake in unit tests), and
 each observation goes to ``on_measurement`` (the check writes the run's log with it).
 
-Rules (DESIGN.md rule 1, fail closed):
+Rules (docs/architecture.md rule 1, fail closed):
 - a reading fails when it is missing ("no data"), NaN, or above its threshold;
 - a source that cannot be read (``SourceUnavailable``) fails the measurement with its reason;
 - the window stops at the measurement whose failure count reaches ``failure_limit``: a

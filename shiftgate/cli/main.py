@@ -1,6 +1,6 @@
 """The ``shiftgate`` command: assembles the parser, calls a command's handler, exits in one place.
 
-Exit codes follow DESIGN.md rule 7: 0 ok, 1 a gate failed or a release was rolled back,
+Exit codes follow docs/architecture.md rule 7: 0 ok, 1 a gate failed or a release was rolled back,
 2 usage or configuration error, 3 shiftgate itself broke.
 
 Each command group lives in its own module of ``shiftgate.cli`` and adds its commands here.

@@ -3,7 +3,7 @@
 A gate is a named suite of checks that must all pass before a step. Its file lists the checks
 by path — a file or folder under the project root, or a pytest node id ``file::test_name`` —
 and may mark a check ``optional``: only then may a skip of that check leave the gate passing
-(DESIGN.md rule 1, enforced by ``shiftgate.pytest_plugin``).
+(docs/architecture.md rule 1, enforced by ``shiftgate.pytest_plugin``).
 
 Everything wrong with a gate file is a ``ConfigError`` naming the file and the dotted key, so
 the CLI can end with exit code 2 before any check runs. This module does not import pytest.

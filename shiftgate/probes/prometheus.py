@@ -5,7 +5,7 @@ reads them without importing this client.
 
 Every call has ``timeout=config.timeout_s``; connection errors, timeouts and 5xx answers are
 retried (tenacity) up to ``config.retries`` attempts, then raise ``SourceUnavailable`` — a
-failed check, never a skip (DESIGN.md rule 1). A 4xx or an answer with ``"status": "error"``
+failed check, never a skip (docs/architecture.md rule 1). A 4xx or an answer with ``"status": "error"``
 is not retried: a bad query stays bad; it raises with Prometheus's own error text.
 
 NaN and ±Inf values are kept as floats; the analysis decides (and fails closed on NaN).

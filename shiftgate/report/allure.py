@@ -13,12 +13,12 @@
   Allure categories only see a failure's message and trace, so the tag is how the verdict's
   fault reaches them. Unhandled ``SourceUnavailable`` / ``ConfigError`` are matched by name.
 - **session end**: ``environment.properties``, ``categories.json``, and a redaction pass over
-  every text file the session wrote (DESIGN.md rule 6: a secret that slipped into an
+  every text file the session wrote (docs/architecture.md rule 6: a secret that slipped into an
   exception text or a third-party attachment is still masked).
 
 Labels (epic = gate, feature = area, story = checklist item, severity) are set by the pytest
 plugin from markers. Like ``shiftgate.report.evidence`` this module uses allure-python-commons, not
-pytest (DESIGN.md rule 8): outside an Allure run its calls do nothing.
+pytest (docs/architecture.md rule 8): outside an Allure run its calls do nothing.
 """
 
 from __future__ import annotations

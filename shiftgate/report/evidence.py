@@ -1,6 +1,6 @@
 """Verdict evidence into the Allure report: one place that decides how evidence looks.
 
-Every attachment is redacted first (DESIGN.md rule 6). allure-python-commons is used
+Every attachment is redacted first (docs/architecture.md rule 6). allure-python-commons is used
 directly (not pytest): outside an Allure run its calls do nothing.
 """
 

@@ -9,7 +9,7 @@ Allure 2 readers), and ``historyPath`` — ``reports/history.jsonl``, to which e
 appends one entry, so the report shows each check's history across runs as long as the file
 is kept (CI restores it from a cache).
 
-Exit codes (DESIGN.md rule 7): 0 written, whatever the gates' verdicts (judging is the gate's
+Exit codes (docs/architecture.md rule 7): 0 written, whatever the gates' verdicts (judging is the gate's
 job); 2 when the results or the Allure command line are missing — a setup the user fixes
 (``make report-deps``, run a gate first), not a bug of shiftgate; 3 when Allure itself fails.
 """

@@ -3,7 +3,7 @@
 Why a subprocess and not ``pytest.main()`` in-process: checks import the project's modules
 and pytest caches imports, conftests and plugin state per process; a fresh interpreter per
 gate keeps one gate's state out of the next, matches what CI and engineers run by hand, and
-keeps this module free of pytest (DESIGN.md rule 8).
+keeps this module free of pytest (docs/architecture.md rule 8).
 
 Start-up is paid by every gate of every CI stage, so the subprocess loads only the plugins a
 gate uses: plugin auto-loading is off (``--disable-plugin-autoload``, pytest 8.4) and
@@ -11,7 +11,7 @@ gate uses: plugin auto-loading is off (``--disable-plugin-autoload``, pytest 8.4
 ``conftest.py``. Packages that merely happen to be installed (Locust's and anyio's pytest
 plugins, for instance) stay out of a gate run.
 
-pytest's exit statuses, mapped (DESIGN.md rule 7):
+pytest's exit statuses, mapped (docs/architecture.md rule 7):
 
 ====  ===============================  =========================================
  0    all checks passed                0 OK
