@@ -17,15 +17,15 @@ from rich.markup import escape
 from shiftgate.config.gates import load_gate
 from shiftgate.config.loader import load_environment
 from shiftgate.config.paths import reports_dir
-from shiftgate.errors import ExitCode, SourceUnavailable
-from shiftgate.platforms.registry import platform_for
+from shiftgate.errors import ConfigError, ExitCode, SourceUnavailable
+from shiftgate.platforms.registry import PLATFORMS, platform_for
 from shiftgate.probes.router import live_color
-from shiftgate.probes.views import platform_view, router_view
-from shiftgate.routers.registry import router_for
+from shiftgate.probes.views import load_class, platform_view, router_view
+from shiftgate.routers.registry import ROUTERS, router_for
 from shiftgate.run.gate import run_gate
 from shiftgate.run.journal import Pointer, read_run, runs_dir
 from shiftgate.run.plan import load_plan
-from shiftgate.run.runner import Runner, RunnerContext
+from shiftgate.run.runner import Runner, RunnerContext, check_plan
 from shiftgate.run.view import LiveView, PlainView
 
 out = Console(highlight=False)
@@ -66,9 +66,11 @@ def _common(parser: argparse.ArgumentParser, with_env: Any) -> None:
     parser.add_argument("--plain", action="store_true", help="plain lines, no live view")
 
 
-def _runner(args: argparse.Namespace, candidate: str | None, view: Any) -> Runner:
+def _runner(
+    args: argparse.Namespace, candidate: str | None, view: Any, *, needs_database: bool = True
+) -> Runner:
     overrides = [*args.overrides, *([f"versions.candidate={candidate}"] if candidate else [])]
-    environment = load_environment(args.env, overrides=overrides)
+    environment = load_environment(args.env, overrides=overrides, needs_database=needs_database)
     plan = load_plan(getattr(args, "plan", "blue-green"))
     reports = reports_dir()
 
@@ -87,6 +89,7 @@ def _runner(args: argparse.Namespace, candidate: str | None, view: Any) -> Runne
         env_name=args.env, environment=environment, plan=plan, platform=platform_for(environment),
         router=router_for(environment), reports=reports, overrides=args.overrides,
         gate_runner=gate_to_log if live else None, on_event=view.on_event,
+        say=lambda text: out.print(text, markup=False),
     )
     return Runner(ctx)
 
@@ -97,9 +100,12 @@ def _view(args: argparse.Namespace) -> Any:
     return LiveView(load_plan(getattr(args, "plan", "blue-green")), reports_dir())
 
 
-def _drive(args: argparse.Namespace, candidate: str | None, action: str, *params: str) -> int:
+def _drive(
+    args: argparse.Namespace, candidate: str | None, action: str, *params: str,
+    needs_database: bool = True,
+) -> int:
     view = _view(args)
-    runner = _runner(args, candidate, view)
+    runner = _runner(args, candidate, view, needs_database=needs_database)
     with Live(view, console=out, refresh_per_second=4) if isinstance(view, LiveView) else nullcontext():
         code = int(getattr(runner, action)(*params))
     verdict = "done" if code == 0 else f"exit {code}"
@@ -120,34 +126,43 @@ def _stage(args: argparse.Namespace) -> int:
         return runner.run(args.candidate, only_stage=args.name)
 
 
+# Rollback and resume touch the router and the platform; the database only through gates,
+# which resume checks for before it runs one.
 def _rollback(args: argparse.Namespace) -> int:
-    return _drive(args, None, "rollback")
+    return _drive(args, None, "rollback", needs_database=False)
 
 
 def _resume(args: argparse.Namespace) -> int:
-    return _drive(args, None, "resume")
+    return _drive(args, None, "resume", needs_database=False)
 
 
 def _dry_run(args: argparse.Namespace) -> int:
+    """Everything checked before the first action, without reaching the router: the plan's
+    shape (when loaded), every gate it names, every step possible on this router kind and
+    platform (exit 2 naming file and key otherwise); then the plan as it would run."""
     overrides = [*args.overrides, f"versions.candidate={args.candidate}"]
     environment = load_environment(args.env, overrides=overrides)
     plan = load_plan(args.plan)
-    # A dry run only reads: it holds views, not the adapters that write.
-    weights = router_view(environment).weights()
-    live = live_color(weights)
-    versions = platform_view(environment).versions()
-    idle = "green" if live == "blue" else "blue"
-    out.print(f"plan {plan.name}: {args.candidate} → {idle} (idle), stable {versions[live]} on {live}")
+    router_class = load_class(ROUTERS, environment.router.kind, "router.kind", environment.source)
+    platform_class = load_class(
+        PLATFORMS, environment.platform.kind, "platform.kind", environment.source
+    )
+    for verb in ("deploy", "undo"):
+        if not callable(getattr(platform_class, verb, None)):
+            raise ConfigError(environment.source, "platform.kind",
+                              f"platform kind {environment.platform.kind} cannot {verb}")
+    check_plan(plan, environment, router_supports_partial=bool(router_class.supports_partial))
+    out.print(f"plan {plan.name}: {args.candidate} → the idle color; every gate and step checked")
     for stage in plan.stages:
         checks = ", ".join(c.path for c in load_gate(stage.gate).checks) or "NO CHECKS (fails closed)"
         action = f"{stage.action} {stage.weight}%" if stage.weight else stage.action
         out.print(escape(f"  {stage.name}: gate {stage.gate} [{checks}] → {action}"))
-    out.print("dry run: nothing was changed")
+    out.print("dry run: nothing was changed, the router was not asked")
     return ExitCode.OK
 
 
 def status_dict(env_name: str, overrides: Sequence[str]) -> dict[str, Any]:
-    environment = load_environment(env_name, overrides=overrides)
+    environment = load_environment(env_name, overrides=overrides, needs_database=False)
     reports = reports_dir()
     pointer = Pointer(reports, environment.service.name, environment.name)
     result: dict[str, Any] = {"environment": environment.name, "service": environment.service.name}
@@ -160,7 +175,9 @@ def status_dict(env_name: str, overrides: Sequence[str]) -> dict[str, Any]:
         )
     except SourceUnavailable as exc:
         result.update(live=None, weights=None, colors=None, error=str(exc))
-    result["run"] = _run_summary(reports, pointer.current())
+    run = _run_summary(reports, pointer.current())
+    # A run whose journal says it finished is not unfinished, even if a crash kept its pointer.
+    result["run"] = run if run is None or run["outcome"] is None else None
     result["last_run"] = _run_summary(reports, pointer.last())
     return result
 

@@ -48,11 +48,14 @@ def load_environment(
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Sequence[str] = (),
+    needs_database: bool = True,
 ) -> Environment:
     """Read, interpolate, override and validate one environment file.
 
     ``environ`` replaces the process environment and the ``env_file`` (tests pass exactly
-    the variables they mean)."""
+    the variables they mean). ``needs_database=False`` is for commands that never touch the
+    database (``status``, ``rollback``, ``resume``): the variable ``database.dsn_env`` names
+    may then be unset, and asking for the DSN later is the same configuration error."""
     path = environment_file(name_or_path)
     source = str(path)
     raw = _read_yaml(path)
@@ -71,16 +74,20 @@ def load_environment(
         environment = Environment.model_validate(data)
     except ValidationError as exc:
         raise _config_error(exc, source, sources) from None
-    dsn = env_vars.get(environment.database.dsn_env)
-    if not dsn:
-        raise ConfigError(
-            source,
-            "database.dsn_env",
-            f"environment variable {environment.database.dsn_env} is not set"
-            + _hint(environment.database.dsn_env),
-        )
-    environment.database.set_dsn(dsn)
     environment.set_source(source)
+    dsn = env_vars.get(environment.database.dsn_env)
+    missing = ConfigError(
+        source,
+        "database.dsn_env",
+        f"environment variable {environment.database.dsn_env} is not set"
+        + _hint(environment.database.dsn_env),
+    )
+    if dsn:
+        environment.database.set_dsn(dsn)
+    elif needs_database:
+        raise missing
+    else:
+        environment.database.set_missing(missing)
     return environment
 
 

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
+from shiftgate.errors import ConfigError
+
 Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
@@ -154,15 +156,23 @@ class DatabaseConfig(Strict):
         "sequential scan on a hot path; smaller ones may be (the planner is right to).",
     )
     _dsn: SecretStr | None = PrivateAttr(None)
+    _missing: ConfigError | None = PrivateAttr(None)
 
     def dsn(self) -> str:
         """The resolved DSN; set by the loader from ``dsn_env``."""
         if self._dsn is None:
+            if self._missing is not None:
+                raise self._missing
             raise RuntimeError(f"DSN of {self.dsn_env} was not resolved by the loader")
         return self._dsn.get_secret_value()
 
     def set_dsn(self, value: str) -> None:
         self._dsn = SecretStr(value)
+
+    def set_missing(self, error: ConfigError) -> None:
+        """Loaded for a command that needs no database: asking for the DSN raises ``error``
+        (naming the file and ``database.dsn_env``), as loading would have."""
+        self._missing = error
 
 
 class OperatorRules(Strict):

@@ -31,13 +31,13 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from shiftgate.config.gates import load_gate
 from shiftgate.config.models import Color, Environment, other_color
-from shiftgate.errors import ExitCode, ShiftgateError, SourceUnavailable, UsageError
+from shiftgate.errors import ConfigError, ExitCode, ShiftgateError, SourceUnavailable, UsageError
 from shiftgate.platforms.base import Platform, PlatformError
 from shiftgate.report.junit import GateSummary, summarize
 from shiftgate.routers.base import Router, RouterError, Weights, live_color
 from shiftgate.run.gate import run_gate
 from shiftgate.run.journal import Event, Journal, Pointer, RunState, read_run, run_lock, runs_dir
-from shiftgate.run.plan import Plan, Stage
+from shiftgate.run.plan import Plan, Stage, plan_file
 
 
 class RollbackFailed(ShiftgateError):
@@ -84,6 +84,8 @@ class RunnerContext:
     on_event: Callable[[Event], None] = lambda entry: None
     warn: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr))
     """Where problems that must not stop a rollback are reported (a journal write failed)."""
+    say: Callable[[str], None] = field(default=print)
+    """Where a command's plain answer goes ("nothing to roll back: …")."""
 
 
 class Runner:
@@ -97,7 +99,8 @@ class Runner:
     # -- commands ---------------------------------------------------------------------------
     def run(self, candidate: str, *, only_stage: str | None = None) -> int:
         """The whole plan (or, for CI jobs, the one stage ``only_stage``)."""
-        check_plan_gates(self.ctx.plan)  # a gate that does not exist fails now, not at 50 %
+        # A gate that does not exist, or a step this router cannot take, fails now, not at 50 %.
+        check_plan(self.ctx.plan, self.env, router_supports_partial=self.ctx.router.supports_partial)
         with self._lock():
             state = self._unfinished()
             if state is None:
@@ -112,7 +115,6 @@ class Runner:
             return self._guarded(state, lambda: self._advance(state, only_stage=only_stage))
 
     def resume(self) -> int:
-        check_plan_gates(self.ctx.plan)
         with self._lock():
             state = self._unfinished()
             if state is None:
@@ -120,6 +122,9 @@ class Runner:
             if state.rollback_began or self._failed_after_traffic(state):
                 # A rollback that began is finished, never undone by advancing the plan.
                 return self._guarded(state, lambda: self._rollback(state, "resuming an unfinished rollback"))
+            # Advancing runs gates, and gates read the database: its DSN must be there.
+            self.env.database.dsn()
+            check_plan(self.ctx.plan, self.env, router_supports_partial=self.ctx.router.supports_partial)
             return self._guarded(state, lambda: self._advance(state))
 
     def rollback(self, reason: str = "asked for by `shiftgate rollback`") -> int:
@@ -128,6 +133,8 @@ class Runner:
             state = self._unfinished()
             if state is None:
                 state = self._warm_last_run()
+            if state is None:
+                return self._nothing_to_roll_back()
             return self._guarded(state, lambda: self._rollback(state, reason))
 
     # -- the safety net ---------------------------------------------------------------------
@@ -194,7 +201,6 @@ class Runner:
         versions = self.ctx.platform.versions()
         if versions[live] == candidate:
             raise UsageError(f"{candidate} already runs on the live color {live}: nothing to release")
-        self._check_router_can_do_the_plan()
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{self.env.service.name}-{uuid.uuid4().hex[:4]}"
         journal = Journal(runs_dir(self.ctx.reports) / run_id)
         self.pointer.set(run_id)
@@ -400,18 +406,41 @@ class Runner:
         self._log(journal, "undo_done", color=color, complete=status.complete,
                   versions=platform.versions())
 
-    def _warm_last_run(self) -> RunState:
-        """A promoted run whose old color is still warm can be rolled back at once."""
+    def _warm_last_run(self) -> RunState | None:
+        """A promoted run whose old color is still warm can be rolled back at once; None when
+        there is no such run."""
         last = self.pointer.last()
         state = read_run(runs_dir(self.ctx.reports) / last) if last else None
         finished = state.finished if state else None
         if state is None or finished is None or finished.get("outcome") != "promoted":
-            raise UsageError("nothing to roll back: no unfinished run and no promoted one")
+            return None
         if time.time() > float(finished.get("warm_until", 0)):
-            raise UsageError(
-                f"run {state.run_id} is past its keep-warm time: release the old version instead"
+            self.ctx.say(
+                f"run {state.run_id} promoted {state.candidate} and is past its keep-warm time: "
+                "to go back, release the old version"
             )
+            return None
         return state
+
+    def _nothing_to_roll_back(self) -> int:
+        """No run to end and no warm one to undo: fine (a pipeline's safety net calls
+        ``rollback`` after every failure) while one color has all traffic; traffic split
+        with no run that knows it is not fine, and a person must say where it goes."""
+        try:
+            weights = self._read_weights()
+        except _ROUTER_FAULTS as exc:
+            raise RollbackFailed(
+                f"no run to roll back, and the router cannot be read ({exc}): check by hand "
+                "that one color has all traffic (`shiftgate status`)"
+            ) from None
+        if sorted(weights.values()) != [0, 100]:
+            raise RollbackFailed(
+                f"traffic is split {weights} and no shiftgate run knows it: set the router's "
+                "weights by hand, all traffic to the color that runs the stable version "
+                "(`shiftgate status` shows each color's version)"
+            )
+        self.ctx.say(f"nothing to roll back: all traffic on {live_color(weights)}")
+        return ExitCode.OK
 
     # -- helpers ----------------------------------------------------------------------------
     def _finish(self, journal: Journal, outcome: str, **fields: object) -> None:
@@ -496,18 +525,6 @@ class Runner:
         except _ROUTER_FAULTS:
             return None
 
-    def _check_router_can_do_the_plan(self) -> None:
-        partial = [s.name for s in self.ctx.plan.stages if s.action == "shift"]
-        router = self.env.router
-        if partial and not self.ctx.router.supports_partial:
-            skip = router.kind == "service-selector" and router.skip_partial_shift
-            if not skip:
-                raise UsageError(
-                    f"router {self.ctx.router.name} cannot split traffic, and plan "
-                    f"{self.ctx.plan.name} shifts part of it in {', '.join(partial)}: set "
-                    "router.skip_partial_shift to skip those steps, or use a weighted router"
-                )
-
 
 def _why(exc: BaseException) -> str:
     if isinstance(exc, Interrupted):
@@ -521,3 +538,23 @@ def check_plan_gates(plan: Plan) -> None:
     """Every gate the plan names exists and is valid (ConfigError naming the file otherwise)."""
     for stage in plan.stages:
         load_gate(stage.gate)
+
+
+def check_plan(plan: Plan, environment: Environment, *, router_supports_partial: bool) -> None:
+    """Everything that can be known before the first action, without reaching the router:
+    every gate exists, and every step is one this router can take (a partial shift needs a
+    router that splits traffic, unless ``router.skip_partial_shift`` skips it). The plan's
+    own shape (deploy first, promote exactly once) was checked when it was loaded."""
+    check_plan_gates(plan)
+    partial = [i for i, s in enumerate(plan.stages) if s.action == "shift"]
+    router = environment.router
+    skip = router.kind == "service-selector" and router.skip_partial_shift
+    if partial and not router_supports_partial and not skip:
+        names = ", ".join(plan.stages[i].name for i in partial)
+        raise ConfigError(
+            str(plan_file(plan.name)),
+            f"stages.{partial[0]}.action",
+            f"router kind {router.kind} ({environment.source}: router.kind) cannot split "
+            f"traffic, and plan {plan.name} shifts part of it in {names}: set "
+            "router.skip_partial_shift to skip those steps, or use a weighted router",
+        )

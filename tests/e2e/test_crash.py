@@ -1,9 +1,13 @@
 """The runner killed with SIGKILL during the deploy, during the 50 % analysis and during the
 rollback: the unfinished run is always known, and `resume` or `rollback` brings traffic to
-one color with the journal consistent. A second run while one holds the lock changes nothing."""
+one color with the journal consistent. A second run while one holds the lock changes nothing.
+SIGTERM (a cancelled CI job) and SIGINT (Ctrl-C) during the 50 % analysis: all traffic on the
+stable color within a second, exit 143 / 130, and the journal says why."""
 
 from __future__ import annotations
 
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +78,27 @@ def test_kill_during_analysis_and_during_rollback_then_resume(release: Release, 
     assert_consistent(release, "rolled_back")
     assert release.status()["colors"]["blue"]["version"] == "2.4.3"
     assert release.kinds().count("rollback_started") == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: signal.Signals(s).name)
+def test_a_signal_during_the_50_percent_analysis_rolls_back_at_once(
+    release: Release, tmp_path: Path, sig: signal.Signals
+) -> None:
+    proc = release.start(
+        "run", "--candidate", "2.5.0", "--plain", "--set", f"load.profile={short_profile(tmp_path)}",
+        "--set", "analysis.window_s=40",
+    )
+    release.wait_for(proc, "gate_started", stage="shift")  # 50 % on the candidate, analysing
+    time.sleep(1.0)
+    assert release.status()["weights"] == {"blue": 50, "green": 50}
+    signalled = time.time()
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == 128 + sig  # 143 for SIGTERM, 130 for SIGINT
+
+    restored = next(e for e in release.events() if e["event"] == "traffic_restored")
+    assert restored["weights_after"] == {"blue": 0, "green": 100}
+    assert restored["ts"] - signalled < 1.0  # journaled after the router held it
+    started = next(e for e in release.events() if e["event"] == "rollback_started")
+    assert signal.Signals(sig).name in started["reason"]  # the journal says why
+    assert_consistent(release, "rolled_back")
+    assert release.status()["colors"]["blue"]["version"] == "2.4.3"

@@ -26,7 +26,7 @@ from shiftgate.config.models import GatewayApiRouter as GatewayApiRouterConfig
 from shiftgate.config.models import IstioRouter as IstioRouterConfig
 from shiftgate.config.models import KubernetesPlatform as KubernetesPlatformConfig
 from shiftgate.config.models import ServiceSelectorRouter as ServiceSelectorRouterConfig
-from shiftgate.errors import ExitCode, ShiftgateError, SourceUnavailable, UsageError
+from shiftgate.errors import ConfigError, ExitCode, ShiftgateError, SourceUnavailable, UsageError
 from shiftgate.platforms.kubernetes import KubernetesPlatform, pool_env
 from shiftgate.routers.base import Router, Weights
 from shiftgate.routers.gateway_api import GatewayApiRouter
@@ -311,8 +311,10 @@ def test_selector_router_refuses_a_partial_plan_before_anything_changes(
     gates = Gates(lambda: live_selector(fake_cluster))
     runner, platform, _ = make_runner(kube_api_client, reports, gates, selector(False))
 
-    with pytest.raises(UsageError, match=r"router service-selector cannot split traffic.*post-deploy"):
+    refused = r"router kind service-selector .*cannot split traffic.*post-deploy"
+    with pytest.raises(ConfigError, match=refused) as caught:
         runner.run(CANDIDATE)
+    assert caught.value.key == "stages.1.action"  # checked before any step: file and key
 
     assert gates.ran == [] and writes(fake_cluster) == []
     assert not runs_dir(reports).exists() or not list(runs_dir(reports).glob("*/journal.jsonl"))

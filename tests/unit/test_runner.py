@@ -10,12 +10,12 @@ import pytest
 
 from shiftgate.config.loader import load_environment
 from shiftgate.config.models import Color
-from shiftgate.errors import ExitCode, UsageError
+from shiftgate.errors import ConfigError, ExitCode, UsageError
 from shiftgate.platforms.base import LogLine, ResourceUse, RolloutStatus
 from shiftgate.routers.base import RouterError, Weights, validate_weights
 from shiftgate.run.journal import Pointer, read_run, run_lock, runs_dir
 from shiftgate.run.plan import load_plan
-from shiftgate.run.runner import Runner, RunnerContext
+from shiftgate.run.runner import RollbackFailed, Runner, RunnerContext
 from tests.unit.test_config import ENV
 
 
@@ -257,9 +257,11 @@ def test_split_traffic_without_a_run_is_refused(world: tuple[FakePlatform, FakeR
 def test_router_without_weights_refuses_a_partial_plan(world: tuple[FakePlatform, FakeRouter, Path]) -> None:
     platform, _, reports = world
     runner = make((platform, FakeRouter(supports_partial=False), reports), Gates())
-    with pytest.raises(UsageError, match="cannot split traffic"):
+    with pytest.raises(ConfigError, match="cannot split traffic") as caught:
         runner.run("2.5.0")
-    assert platform.calls == []
+    assert caught.value.source.endswith("plans/blue-green.yaml")
+    assert caught.value.key == "stages.1.action"  # the shift to 50 %
+    assert platform.calls == [] and not (reports / "runs").exists()  # checked before any step
 
 
 def test_instant_rollback_of_a_promoted_run_while_warm(world: tuple[FakePlatform, FakeRouter, Path]) -> None:
@@ -268,5 +270,72 @@ def test_instant_rollback_of_a_promoted_run_while_warm(world: tuple[FakePlatform
     assert make(world, Gates()).rollback() == ExitCode.FAILED
     assert router.held == {"blue": 0, "green": 100}
     assert platform.running["blue"] == "2.4.3"
-    with pytest.raises(UsageError, match="nothing to roll back"):
+    said: list[str] = []
+    runner = make(world, Gates())
+    runner.ctx.say = said.append
+    assert runner.rollback() == ExitCode.OK  # a pipeline's safety net may always call it
+    assert said == ["nothing to roll back: all traffic on green"]
+    assert router.held == {"blue": 0, "green": 100}
+
+
+def test_rollback_with_no_run_at_all_is_nothing_to_roll_back(
+    world: tuple[FakePlatform, FakeRouter, Path],
+) -> None:
+    platform, router, reports = world
+    said: list[str] = []
+    runner = make(world, Gates())
+    runner.ctx.say = said.append
+    assert runner.rollback() == ExitCode.OK
+    assert said == ["nothing to roll back: all traffic on green"]
+    assert router.history == [] and platform.calls == []
+    assert not [p for p in (reports / "runs").iterdir() if p.is_dir()]  # no run was made
+
+
+def test_rollback_after_a_blocked_run_is_nothing_to_roll_back(
+    world: tuple[FakePlatform, FakeRouter, Path],
+) -> None:
+    _, router, reports = world
+    assert make(world, Gates(post_deploy=1)).run("2.5.0") == ExitCode.FAILED
+    before = events(reports)
+    assert make(world, Gates()).rollback() == ExitCode.OK
+    assert events(reports) == before and router.history == []
+
+
+def test_rollback_past_keep_warm_is_nothing_it_can_roll_back(
+    world: tuple[FakePlatform, FakeRouter, Path],
+) -> None:
+    _, router, _ = world
+    runner = make(world, Gates())
+    runner.ctx.plan = runner.ctx.plan.model_copy(update={"keep_warm_s": 0})
+    assert runner.run("2.5.0") == ExitCode.OK
+    said: list[str] = []
+    later = make(world, Gates())
+    later.ctx.say = said.append
+    assert later.rollback() == ExitCode.OK
+    assert "past its keep-warm time" in said[0]
+    assert said[1] == "nothing to roll back: all traffic on blue"
+    assert router.held == {"blue": 100, "green": 0}
+
+
+def test_split_traffic_that_no_run_knows_is_not_nothing_to_roll_back(
+    world: tuple[FakePlatform, FakeRouter, Path],
+) -> None:
+    _, router, _ = world
+    router.held = {"blue": 30, "green": 70}
+    with pytest.raises(RollbackFailed, match=r"split.*no shiftgate run knows it.*by hand") as caught:
+        make(world, Gates()).rollback()
+    assert caught.value.exit_code == ExitCode.ROLLBACK_FAILED
+    assert router.history == []  # which color is stable is for a person to say
+
+
+def test_rollback_that_cannot_read_the_router_with_no_run_exits_4(
+    world: tuple[FakePlatform, FakeRouter, Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, router, _ = world
+
+    def unreadable() -> Weights:
+        raise RouterError("401 Unauthorized")
+
+    monkeypatch.setattr(router, "weights", unreadable)
+    with pytest.raises(RollbackFailed, match="cannot be read"):
         make(world, Gates()).rollback()
