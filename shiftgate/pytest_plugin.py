@@ -148,10 +148,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # A check file that cannot be collected is a failed check of the gate (exit 1),
     # not an interrupted session.
     config.option.continue_on_collection_errors = True
+    # The gate file says what to collect, on xdist's workers too (they get the invocation's
+    # arguments, which name no path: the controller refused any).
+    root = project_root()
+    config.args[:] = [str(root / check.path) for check in state.gate.checks]
     if not worker:
-        # The gate file says what to collect (xdist hands its workers these same paths).
-        root = project_root()
-        config.args[:] = [str(root / check.path) for check in state.gate.checks]
         config.pluginmanager.register(_EntryTracker(config, state), "shiftgate-gate-entries")
 
 

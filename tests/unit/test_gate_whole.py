@@ -177,3 +177,13 @@ def test_gate_refuses_positional_even_under_xdist(holes: pytest.Pytester) -> Non
     assert run(holes, "--gate", "fine", "-n", "2").ret == 0
     refused = run(holes, "--gate", "fine", "-n", "2", "checks/database/test_other.py")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_xdist_workers_collect_the_gate_not_the_testpaths(holes: pytest.Pytester) -> None:
+    """With `testpaths` in the ini (the project's pyproject has one), xdist's workers must
+    still collect the gate's own paths; else every entry falls silent."""
+    holes.makeini("[pytest]\naddopts = -p no:cacheprovider --strict-markers\ntestpaths = elsewhere\n")
+    _gate(holes, "fine", "checks/database/test_holes.py::test_fine")
+    result = run(holes, "--gate", "fine", "-n", "2")
+    assert result.ret == 0
+    result.assert_outcomes(passed=1)
