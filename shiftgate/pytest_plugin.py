@@ -6,9 +6,17 @@ from ``shiftgate.config.loader``, gate files from ``shiftgate.config.gates``.
 
 - ``--env NAME`` (default ``$SHIFTGATE_ENV``, else ``sandbox``), ``--set key.path=value``
   (repeatable) and ``--candidate VERSION`` feed the session fixture ``environment``.
-- ``--gate NAME`` runs the checks of ``gates/NAME.yaml`` only. Inside a gate run a skipped
-  check fails (unless the gate marks it optional), and a gate that collects no check fails
-  with exit status 1 (docs/architecture.md rule 1). Outside a gate run, skips stay skips.
+- ``--gate NAME`` runs the checks of ``gates/NAME.yaml``, all of them and only them. Inside
+  a gate run (docs/architecture.md rule 1):
+  - options that select, deselect or only collect checks, stop early or name paths are a
+    usage error (the verdict covers the whole gate; plain pytest is for subsets);
+  - a skipped check fails (unless the gate marks it optional); xfail and xpass fail with
+    their reason, optional or not;
+  - every entry of the gate file must yield at least one check that ran, or the gate fails
+    naming the entry (a renamed test does not silently drop out); a gate that collects no
+    check fails with exit status 1.
+  Outside a gate run, skips stay skips.
+- An unreachable source (``SourceUnavailable``) is a failed check whatever its markers.
 - A bad environment or gate file is a ``pytest.UsageError``: exit status 4, one line, no
   traceback; ``shiftgate gate`` maps that to exit code 2.
 
@@ -29,7 +37,13 @@ import pytest
 from allure_commons.types import LabelType, Severity
 
 from shiftgate import steps
-from shiftgate.config.gates import GateDefinition, load_gate, match_item, required_in
+from shiftgate.config.gates import (
+    GateDefinition,
+    entries_covering,
+    load_gate,
+    match_item,
+    required_in,
+)
 from shiftgate.config.loader import load_environment
 from shiftgate.config.models import Environment
 from shiftgate.config.paths import project_root
@@ -37,6 +51,8 @@ from shiftgate.errors import ConfigError, SourceUnavailable
 from shiftgate.redact import redact
 from shiftgate.report import allure as conventions
 from shiftgate.report.evidence import attach_evidence
+from shiftgate.run.gate_args import REFUSED_INI
+from shiftgate.run.group import on_parent_death_kill_group
 from shiftgate.verdict import Fault, Verdict
 
 DEFAULT_ENV = "sandbox"
@@ -52,6 +68,7 @@ class _State:
     gate: GateDefinition | None = None
     environment: Environment | None = None
     fail_closed_notes: list[str] = field(default_factory=list)
+    ran: set[int] = field(default_factory=set)  # gate entries that yielded a check that ran
     session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # Allure: which run
     started: float = field(default_factory=time.time)
 
@@ -59,6 +76,21 @@ class _State:
 _STATE = pytest.StashKey[_State]()
 _OPTIONAL = pytest.StashKey[bool]()  # set on items a gate selected: may this check skip?
 _FAULT = pytest.StashKey[Fault | None]()  # why a check failed, for Allure categories
+_DESCRIPTION = pytest.StashKey[str]()  # the Allure description before fixtures fill it in
+# Options that run part of a gate, by their dest in pytest's namespace (and the flag shown).
+_PARTIAL_OPTIONS = {
+    "keyword": "-k", "markexpr": "-m", "deselect": "--deselect", "ignore": "--ignore",
+    "ignore_glob": "--ignore-glob", "lf": "--lf", "failedfirst": "--ff", "newfirst": "--nf",
+    "stepwise": "--sw", "stepwise_skip": "--sw-skip", "collectonly": "--collect-only",
+    "setuponly": "--setup-only", "setupplan": "--setup-plan", "showfixtures": "--fixtures",
+    "show_fixtures_per_test": "--fixtures-per-test", "markers": "--markers",
+    "maxfail": "--maxfail/-x", "usepdb": "--pdb", "trace": "--trace", "pyargs": "--pyargs",
+    "noconftest": "--noconftest", "looponfail": "--looponfail",
+    "rsyncdir": "--rsyncdir", "inversion": "--inversion",
+    "allure_severities": "--allure-severities", "allure_epics": "--allure-epics",
+    "allure_features": "--allure-features", "allure_stories": "--allure-stories",
+    "allure_ids": "--allure-ids", "allure_labels": "--allure-label",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,19 +135,62 @@ def pytest_configure(config: pytest.Config) -> None:
     gate_name = config.getoption("shiftgate_gate")
     if not gate_name:
         return
+    worker = hasattr(config, "workerinput")  # an xdist worker: its controller checked all this
+    if not worker:
+        on_parent_death_kill_group()  # no orphan keeps measuring once its runner is gone
+        _refuse_partial_runs(config, gate_name)
     try:
         state.gate = load_gate(gate_name)
     except ConfigError as err:
-        raise pytest.UsageError(str(err)) from None
+        raise pytest.UsageError(redact(str(err))) from None
     # A bad config must stop a gate before any check runs, even if no check uses it.
     _environment(config)
     # A check file that cannot be collected is a failed check of the gate (exit 1),
     # not an interrupted session.
     config.option.continue_on_collection_errors = True
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        # No paths on the command line: the gate file says what to collect.
-        root = project_root()
-        config.args[:] = [str(root / check.path) for check in state.gate.checks]
+    # The gate file says what to collect, on xdist's workers too (they get the invocation's
+    # arguments, which name no path: the controller refused any).
+    root = project_root()
+    config.args[:] = [str(root / check.path) for check in state.gate.checks]
+    if not worker:
+        config.pluginmanager.register(_EntryTracker(config, state), "shiftgate-gate-entries")
+
+
+class _EntryTracker:
+    """Which entries of the gate file yielded a check that ran: every one must.
+
+    A report hook, so it works on the xdist controller too, which collects nothing itself
+    but sees every report."""
+
+    def __init__(self, config: pytest.Config, state: _State) -> None:
+        self.config = config
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        ran = report.when == "call" or (report.when == "setup" and not report.passed)
+        if ran and self.state.gate is not None:
+            path, sep, rest = report.nodeid.partition("::")
+            item_id = _relative(self.config.rootpath / path) + sep + rest
+            self.state.ran.update(entries_covering(self.state.gate, item_id))
+
+
+def _refuse_partial_runs(config: pytest.Config, gate: str) -> None:
+    """The verdict covers the whole gate: options that run part of it are a usage error.
+
+    Read from pytest's own parsed options, so ini ``addopts`` and ``PYTEST_ADDOPTS`` are seen
+    as surely as the command line."""
+    refused = [flag for dest, flag in _PARTIAL_OPTIONS.items()
+               if getattr(config.option, dest, None)]
+    # junit_suite_name: `shiftgate gate` sets it to the gate's name (and refuses another).
+    refused += [f"-o {value}" for value in config.getoption("override_ini") or ()
+                if value.split("=", 1)[0].strip() in REFUSED_INI - {"junit_suite_name"}]
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        refused += [f"path {arg}" for arg in config.args]
+    if refused:
+        raise pytest.UsageError(
+            f"gate {gate} runs whole: refused {', '.join(refused)} (they select, deselect, "
+            "only collect or stop early); run plain `pytest checks/...` for a subset"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -175,6 +250,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         conventions.start_check(state.environment, state.session)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    # Fixtures are set up now: fill the description's placeholders as allure-pytest
+    # fills the title's (``{environment.slo.error_ratio_max:.0%}``).
+    state = item.config.stash[_STATE]
+    func = getattr(item, "obj", None)
+    if _allure_dir(item.config) and callable(func) and (
+        state.gate is not None or _area(item) is not None
+    ):
+        module_doc = getattr(getattr(item, "module", None), "__doc__", None)
+        conventions.describe(func, module_doc, _area(item), getattr(item, "funcargs", {}))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if any("environment" in getattr(item, "fixturenames", ()) for item in session.items):
         # Plain `pytest checks/...` runs: fail with a usage error now rather than
@@ -191,19 +279,33 @@ def pytest_runtest_makereport(
     # time), so Allure records the rewritten outcome; JUnit reads it at logreport time.
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(SourceUnavailable):
-        # An unreachable source is a failed check with its reason, not a traceback.
+        # An unreachable source is a failed check with its reason, not a traceback, and
+        # whatever its markers: an xfail must not turn "database down" into "as expected".
         item.stash[_FAULT] = "infrastructure"
         report.outcome = "failed"
         report.longrepr = redact(f"{item.name}: {call.excinfo.value} (the check fails closed)")
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail  # else reporters count it as xfailed and the run passes
         return report
     state = item.config.stash[_STATE]
-    if state.gate is None or not report.skipped or item.stash.get(_OPTIONAL, False):
+    if state.gate is None:
         return report
-    reason = _skip_reason(report)
+    if hasattr(report, "wasxfail") and report.passed:
+        # xpass: a check marked as expected to fail passed; inside a gate a marker never
+        # decides the verdict, so it fails, optional or not.
+        report.outcome = "failed"
+        report.longrepr = _marker_message(state.gate.name, "xpass", report.wasxfail)
+        del report.wasxfail
+        return report
+    if hasattr(report, "wasxfail") and report.skipped:
+        report.outcome = "failed"  # xfail: the check failed; a marker does not excuse it
+        report.longrepr = _marker_message(state.gate.name, "xfail", report.wasxfail)
+        del report.wasxfail
+        return report
+    if not report.skipped or item.stash.get(_OPTIONAL, False):
+        return report
     report.outcome = "failed"
-    report.longrepr = _fail_closed_message(state.gate.name, reason)
-    if hasattr(report, "wasxfail"):
-        del report.wasxfail  # else reporters still count it as xfailed
+    report.longrepr = _fail_closed_message(state.gate.name, _skip_reason(report))
     return report
 
 
@@ -243,6 +345,37 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.fail_closed_notes.append(
             f"gate {state.gate.name} collected no checks: {why}; a gate fails closed"
         )
+    if (
+        state.gate is not None
+        and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+        and not hasattr(session.config, "workerinput")
+    ):
+        _fail_silent_entries(session, state, state.gate)
+
+
+def _fail_silent_entries(session: pytest.Session, state: _State, gate: GateDefinition) -> None:
+    """Each entry of the gate file without a check that ran fails the gate, by name.
+
+    Reported as a failed check of its own, so JUnit, the terminal and the runner's summary
+    all show which entry fell silent, not only the exit status."""
+    for index, check in enumerate(gate.checks):
+        if index in state.ran:
+            continue
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        key = f"checks.{index}.path"
+        message = (
+            f"gate {gate.name}: {check.path} ({key} in gates/{gate.name}.yaml) yielded no check "
+            "that ran — a test renamed or removed, or its file failed to collect; a gate fails "
+            "closed"
+        )
+        state.fail_closed_notes.append(message)
+        location = (f"gates/{gate.name}.yaml", None, key)
+        nodeid = f"gates/{gate.name}.yaml::{key}"
+        for report in (
+            pytest.TestReport(nodeid, location, {}, "failed", message, "call"),
+            pytest.TestReport(nodeid, location, {}, "passed", None, "teardown"),
+        ):
+            session.config.hook.pytest_runtest_logreport(report=report)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -317,6 +450,13 @@ def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2]).removeprefix("Skipped: ")
     return str(longrepr)
+
+
+def _marker_message(gate: str, kind: str, reason: str) -> str:
+    return (
+        f"{kind} inside gate '{gate}': {reason or 'no reason given'} — inside a gate an "
+        "expected failure is a failure; remove the xfail marker, or fix the check"
+    )
 
 
 def _fail_closed_message(gate: str, reason: str) -> str:

@@ -4,8 +4,13 @@ Exit codes follow docs/architecture.md rule 7: 0 ok, 1 a gate failed or a releas
 2 usage or configuration error, 3 shiftgate itself broke.
 
 Each command group lives in its own module of ``shiftgate.cli`` and adds its commands here.
-Building the parser imports no engine module of the fast paths (gate, config, report): each
-CI stage starts a gate as its own process, so start-up is paid on every one.
+Each CI stage starts a gate as its own process, so start-up is paid on every one: a command of
+the fast groups (gate, config, report) gets a parser of its own group only, and their modules
+import the engine inside their handlers; the other groups (run, loadtest, sandbox) import the
+runner, Locust and the sandbox at module level and are added only for their own commands and
+for ``shiftgate --help``.
+
+Messages are printed verbatim (``shiftgate.cli.output``): a message is never markup.
 """
 
 from __future__ import annotations
@@ -18,16 +23,24 @@ from collections.abc import Callable, Sequence
 from shiftgate.cli.config import add_config_command
 from shiftgate.cli.gate import add_gate_command
 from shiftgate.cli.options import with_env
+from shiftgate.cli.output import error
 from shiftgate.cli.report import add_report_command
 from shiftgate.errors import ExitCode, ShiftgateError
 from shiftgate.redact import redact
 
 Handler = Callable[[argparse.Namespace], int]
+_FAST: dict[str, Callable[[argparse._SubParsersAction], None]] = {  # type: ignore[type-arg]
+    "gate": add_gate_command,
+    "config": add_config_command,
+    "report": add_report_command,
+}
+"""Command groups whose parser costs nothing to build, by their first word."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args, extra = parser.parse_known_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(only=words[0] if words and words[0] in _FAST else None)
+    args, extra = parser.parse_known_args(words)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -38,22 +51,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ShiftgateError as exc:
-        _error(f"[bold red]shiftgate:[/] {redact(str(exc))}")
+        error(redact(str(exc)))
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        _error("[bold red]shiftgate:[/] interrupted")
+        error("interrupted")
         return ExitCode.INTERNAL
     except Exception:  # a bug: say so, with the traceback that lets someone fix it
-        _error("[bold red]shiftgate broke (a bug, please report):[/]")
-        _error(redact(traceback.format_exc()))
+        error(redact(traceback.format_exc()).rstrip(), headline="shiftgate broke (a bug, please report):",
+              sep="\n")
         return ExitCode.INTERNAL
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shiftgate", description="Deployment gates for blue-green releases."
     )
     commands = parser.add_subparsers(title="commands")
+    if only is not None:
+        _FAST[only](commands)
+        return parser
 
     from shiftgate.cli.loadtest import add_loadtest_command
     from shiftgate.cli.run import add_runner_commands
@@ -66,13 +82,6 @@ def _parser() -> argparse.ArgumentParser:
     add_report_command(commands)
     add_sandbox_commands(commands)
     return parser
-
-
-def _error(text: str) -> None:
-    # rich only when there is something to print: it is not needed on the way to a gate.
-    from rich.console import Console
-
-    Console(stderr=True, highlight=False).print(text)
 
 
 if __name__ == "__main__":  # pragma: no cover

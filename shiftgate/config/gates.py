@@ -11,17 +11,36 @@ the CLI can end with exit code 2 before any check runs. This module does not imp
 
 from __future__ import annotations
 
-import re
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shiftgate.config.files import first_error, read_mapping
+from shiftgate.config.gate_paths import (
+    GATE_NAME_PATTERN,
+    available_gates,
+    gate_file,
+    gate_file_exists,
+    gates_dir,
+)
 from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError
 
-GATE_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+if TYPE_CHECKING:
+    from shiftgate.config.models import Environment
+
+__all__ = [
+    "GATE_NAME_PATTERN", "GateCheck", "GateDefinition", "GateMatch", "available_gates",
+    "entries_covering", "gate_file", "gate_file_exists", "gates_dir", "load_gate",
+    "match_item", "required_in", "time_limit",
+]
+
+TIME_LIMIT_MARGIN_S = 300.0
+"""Added to the environment's analysis window and rollout time when a gate file sets no limit."""
+TIME_LIMIT_MAX_S = 24 * 3600.0
 
 
 class GateCheck(BaseModel):
@@ -50,6 +69,18 @@ class GateDefinition(BaseModel):
     checks: list[GateCheck] = Field(
         description="The checks; an empty list is valid here but fails when the gate runs."
     )
+    timeout_s: float | None = Field(
+        None, gt=0, le=TIME_LIMIT_MAX_S,
+        description="Past this the gate's processes are killed and the gate fails; default: "
+        "the environment's analysis window + rollout timeout + a margin (time_limit).",
+    )
+
+    @field_validator("timeout_s")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
+        return value
 
 
 @dataclass(frozen=True)
@@ -58,19 +89,6 @@ class GateMatch:
 
     selected: bool
     optional: bool = False
-
-
-def gates_dir() -> Path:
-    return project_root() / "gates"
-
-
-def gate_file(name: str) -> Path:
-    return gates_dir() / f"{name}.yaml"
-
-
-def available_gates() -> list[str]:
-    """Names of the gate files under ``gates/``, sorted."""
-    return sorted(p.stem for p in gates_dir().glob("*.yaml"))
 
 
 def load_gate(name: str) -> GateDefinition:
@@ -108,6 +126,19 @@ def match_item(gate: GateDefinition, item_id: str) -> GateMatch:
     if best is None:
         return GateMatch(selected=False)
     return GateMatch(selected=True, optional=best.optional)
+
+
+def entries_covering(gate: GateDefinition, item_id: str) -> list[int]:
+    """Indexes of every entry of the gate that selects the test (not only the best one)."""
+    return [index for index, check in enumerate(gate.checks) if _covers(check.path, item_id)]
+
+
+def time_limit(gate: GateDefinition, environment: Environment) -> float:
+    """How long the gate may run: its file's ``timeout_s``, else long enough for one analysis
+    window and one rollout of the environment, plus :data:`TIME_LIMIT_MARGIN_S`."""
+    if gate.timeout_s is not None:
+        return gate.timeout_s
+    return environment.analysis.window_s + environment.rollout.timeout_s + TIME_LIMIT_MARGIN_S
 
 
 def required_in(gate: GateDefinition, file_id: str) -> bool:

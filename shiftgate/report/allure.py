@@ -2,6 +2,8 @@
 
 - **title**: the first line of the check's docstring (reads like the checklist item);
 - **description**: the docstrings plus a link to the runbook section of the check's area,
+  their ``{environment.slo.error_ratio_max:.0%}`` placeholders filled from the check's
+  fixtures when it runs, as allure-pytest fills titles (:func:`fill`),
   ``docs/runbook-recommendation-blue-green.md#<anchor>`` under ``$SHIFTGATE_RUNBOOK_BASE_URL``
   (CI sets it to the repository's blob URL; locally the file in the checkout);
 - **parameters**: environment, colors, stable and candidate versions, run id — all
@@ -25,8 +27,9 @@ from __future__ import annotations
 
 import json
 import os
+import string
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -74,6 +77,7 @@ CATEGORIES: list[dict[str, Any]] = [
 ]
 # allure's public API, typed here once: some of it ships without annotations.
 _description: Callable[[str], object] = allure.description
+_dynamic_description: Callable[[str], None] = allure.dynamic.description
 _link: Callable[..., object] = allure.link
 _label: Callable[[str, str], None] = allure.dynamic.label
 _TEXT_SUFFIXES = (".json", ".txt", ".csv", ".sql", ".yaml", ".yml", ".html", ".properties", ".log")
@@ -99,6 +103,39 @@ def description(func: Callable[..., Any], module_doc: str | None, area: str | No
     parts = [(func.__doc__ or "").strip(), (module_doc or "").strip()]
     link = f"Runbook: [{section}]({runbook_url(area)}) (`{RUNBOOK}`)"
     return "\n\n".join([*(p for p in parts if p), link])
+
+
+def fill(text: str, values: Mapping[str, Any]) -> str:
+    """``str.format`` with the check's fixtures, placeholder by placeholder, as allure-pytest
+    formats titles: one it cannot fill (no such fixture, attribute or format) stays as
+    written, and the others are filled all the same."""
+    formatter = string.Formatter()
+    try:
+        parsed = list(formatter.parse(text))
+    except ValueError:  # a lone brace: not a template
+        return text
+    out: list[str] = []
+    for literal, field, spec, conversion in parsed:
+        out.append(literal)
+        if field is None:
+            continue
+        written = "{" + field + (f"!{conversion}" if conversion else "") + (
+            f":{spec}" if spec else "") + "}"
+        try:
+            value, _ = formatter.get_field(field, (), values)
+            if conversion:
+                value = formatter.convert_field(value, conversion)
+            out.append(formatter.format_field(value, spec or ""))
+        except Exception:  # a docstring is prose: never fail a check on it
+            out.append(written)
+    return "".join(out)
+
+
+def describe(
+    func: Callable[..., Any], module_doc: str | None, area: str | None, values: Mapping[str, Any]
+) -> None:
+    """While the check runs: its description with the fixtures' values filled in."""
+    _dynamic_description(fill(description(func, module_doc, area), values))
 
 
 def collection_marks(

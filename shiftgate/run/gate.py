@@ -5,6 +5,15 @@ and pytest caches imports, conftests and plugin state per process; a fresh inter
 gate keeps one gate's state out of the next, matches what CI and engineers run by hand, and
 keeps this module free of pytest (docs/architecture.md rule 8).
 
+The parent does no validation of its own on the way to pytest: it refuses arguments that
+would make a subset the gate (``shiftgate.run.gate_args``), checks that the gate and
+environment files exist, and starts pytest, which validates both in its first steps. Only
+when pytest ends with a usage error does the parent load them itself, to end with exit code 2
+and the file and key named exactly as it always did; a valid configuration is read once.
+
+The child runs in its own process group under a time limit and dies with its runner
+(``shiftgate.run.group``). A gate past its limit fails (exit code 1, "timed out after N s").
+
 Start-up is paid by every gate of every CI stage, so the subprocess loads only the plugins a
 gate uses: plugin auto-loading is off (``--disable-plugin-autoload``, pytest 8.4) and
 :data:`GATE_PLUGINS` are named with ``-p``; shiftgate's own plugin comes from the root
@@ -29,23 +38,28 @@ else  killed by a signal, unknown      3 INTERNAL
 
 from __future__ import annotations
 
-import subprocess
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shiftgate.config.gates import load_gate
+from shiftgate.config.gate_paths import gate_file_exists
 from shiftgate.config.paths import project_root
 from shiftgate.config.paths import reports_dir as default_reports_dir
-from shiftgate.errors import ExitCode, ShiftgateError
+from shiftgate.errors import ExitCode, ShiftgateError, UsageError
+from shiftgate.run.gate_args import refused_addopts, refused_arguments, settings_of
+from shiftgate.run.group import Finished, run_in_group
 
 GATE_PLUGINS = (
     "allure_pytest.plugin",  # --alluredir: the report's results
     "xdist.plugin",  # -n, should a gate be run in parallel (costs a few ms when unused)
 )
 """The third-party pytest plugins of a gate run, loaded explicitly (auto-loading is off)."""
+DEFAULT_ENV = "sandbox"  # as the plugin: --env, else $SHIFTGATE_ENV, else this
+FALLBACK_TIME_LIMIT_S = 3600.0
+"""The limit when the parent cannot work one out (its configuration no longer loads)."""
 
 Runner = Callable[[Sequence[str], Path], int]
 """Runs a command in a folder, output to the terminal, and returns its exit status."""
@@ -58,6 +72,7 @@ _PYTEST_TO_CONTRACT: dict[int, ExitCode] = {
     4: ExitCode.USAGE,
     5: ExitCode.FAILED,
 }
+_PYTEST_USAGE_ERROR = 4
 
 
 @dataclass(frozen=True)
@@ -70,10 +85,22 @@ class GateResult:
     command: tuple[str, ...]
     junit_path: Path
     allure_dir: Path
+    timed_out: bool = False
+    time_limit_s: float | None = None
 
     @property
     def passed(self) -> bool:
         return self.exit_code is ExitCode.OK
+
+    @property
+    def message(self) -> str | None:
+        """Why the gate failed when its checks could not say so themselves."""
+        if self.timed_out:
+            return (
+                f"gate {self.gate} timed out after {self.time_limit_s:g} s: its processes were "
+                "killed and the gate fails"
+            )
+        return None
 
 
 def map_exit_status(status: int) -> ExitCode:
@@ -116,13 +143,30 @@ def run_gate(
     extra_args: Sequence[str] = (),
     reports_dir: Path | None = None,
     runner: Runner | None = None,
+    timeout_s: float | None = None,
+    log: Path | None = None,
 ) -> GateResult:
     """Run gate ``name`` and return its result; the caller exits with ``result.exit_code``.
 
-    Raises ``ConfigError`` (exit code 2) for a missing or invalid gate file, before pytest
-    starts, and ``ShiftgateError`` (exit code 3) when the reports folder is not writable.
+    ``timeout_s`` (a plan's stage) beats the gate file's ``timeout_s``, which beats the
+    environment's default (``shiftgate.config.gates.time_limit``). ``log``: the gate's output
+    goes to that file instead of the terminal. ``runner`` replaces the process handling
+    (tests): no time limit, no process group, and its status is mapped as it is.
+
+    Raises ``UsageError`` (exit code 2) for arguments that would run part of the gate,
+    ``ConfigError`` (exit code 2) for a missing or invalid gate or environment file, and
+    ``ShiftgateError`` (exit code 3) when the reports folder is not writable.
     """
-    load_gate(name)  # fail with file and key before spending a pytest start-up on it
+    refused = refused_arguments(extra_args) + refused_addopts(os.environ.get("PYTEST_ADDOPTS"))
+    if refused:
+        raise UsageError(
+            f"gate {name} runs whole: refused {', '.join(refused)}; "
+            "run plain `pytest checks/...` for a subset"
+        )
+    env_name = env or os.environ.get("SHIFTGATE_ENV") or DEFAULT_ENV
+    settings = settings_of(extra_args)
+    if not gate_file_exists(name):
+        _validate(name, env_name, settings)  # the exact error, file and key named
     reports = default_reports_dir() if reports_dir is None else reports_dir
     allure_dir = reports / "allure-results"
     junit_path = reports / "junit" / f"{name}.xml"
@@ -131,15 +175,62 @@ def run_gate(
     command = build_command(
         name, env=env, extra_args=extra_args, allure_dir=allure_dir, junit_path=junit_path
     )
-    status = (runner or _run_streaming)(command, project_root())
+    timed_out, limit = False, None
+    if runner is not None:
+        status = runner(command, project_root())
+    else:
+        def default_limit() -> float:
+            return _time_limit(name, env_name, settings)
+
+        finished = _run(command, default_limit if timeout_s is None else timeout_s, log)
+        status, timed_out, limit = finished.status, finished.timed_out, finished.limit_s
+        if status == _PYTEST_USAGE_ERROR:
+            _validate(name, env_name, settings)  # the same message as before pytest ran it
     return GateResult(
         gate=name,
-        exit_code=map_exit_status(status),
+        exit_code=ExitCode.FAILED if timed_out else map_exit_status(status),
         pytest_status=status,
         command=tuple(command),
         junit_path=junit_path,
         allure_dir=allure_dir,
+        timed_out=timed_out,
+        time_limit_s=limit,
     )
+
+
+def _run(
+    command: Sequence[str], limit_s: float | Callable[[], float], log: Path | None
+) -> Finished:
+    # No capture: the checks' output streams to the terminal (and to CI logs) as it happens.
+    if log is None:
+        return run_in_group(command, cwd=project_root(), limit_s=limit_s)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        finished = run_in_group(command, cwd=project_root(), limit_s=limit_s, output=output)
+    if finished.timed_out:
+        with log.open("a", encoding="utf-8") as output:
+            output.write(f"\nshiftgate: timed out after {finished.limit_s:g} s; group killed\n")
+    return finished
+
+
+def _validate(name: str, env_name: str, settings: Sequence[str]) -> None:
+    """Load the gate and the environment as the gate's pytest does; raises ConfigError."""
+    from shiftgate.config.gates import load_gate
+    from shiftgate.config.loader import load_environment
+
+    load_gate(name)
+    load_environment(env_name, overrides=settings)
+
+
+def _time_limit(name: str, env_name: str, settings: Sequence[str]) -> float:
+    # Asked for only once the gate has run a while (run_in_group): pydantic is paid then.
+    from shiftgate.config.gates import load_gate, time_limit
+    from shiftgate.config.loader import load_environment
+
+    try:
+        return time_limit(load_gate(name), load_environment(env_name, overrides=settings))
+    except ShiftgateError:
+        return FALLBACK_TIME_LIMIT_S
 
 
 def _ensure_writable(folder: Path) -> None:
@@ -154,8 +245,3 @@ def _ensure_writable(folder: Path) -> None:
             f"reports folder {folder} is not writable ({exc.strerror or exc}); "
             "fix its permissions or point the reports elsewhere"
         ) from None
-
-
-def _run_streaming(command: Sequence[str], cwd: Path) -> int:
-    # No capture: the checks' output streams to the terminal (and to CI logs) as it happens.
-    return subprocess.run(list(command), cwd=cwd, check=False).returncode

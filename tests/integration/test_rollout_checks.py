@@ -48,8 +48,10 @@ def candidate_on_blue(sandbox: dict[str, Any], sandbox_dir: Path) -> Iterator[Pa
     manager.reset(sandbox_dir)  # incident state again, stable on both colors
 
 
-def test_candidate_ready_and_clean_passes_the_gate(candidate_on_blue: Path) -> None:
-    result = run_checks("--gate", "post-deploy", "--set", f"run.deployed_at={time.time() - 60}")
+def test_candidate_ready_and_clean_passes_the_rollout_checks(candidate_on_blue: Path) -> None:
+    """The three rollout checks, run with plain pytest: a gate runs whole (its load test too),
+    so a subset of the post-deploy gate is not "the gate" (issue 13)."""
+    result = run_checks("--set", f"run.deployed_at={time.time() - 60}")
     assert result.returncode == 0, result.stdout[-3000:]
     assert [outcome(result, c) for c in (READY, LOGS, RESOURCES)] == ["PASSED"] * 3
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shiftgate.errors import ConfigError, ExitCode, ShiftgateError
+from shiftgate.errors import ConfigError, ExitCode, ShiftgateError, UsageError
 from shiftgate.run.gate import GATE_PLUGINS, map_exit_status, run_gate
 
 
@@ -57,7 +57,7 @@ def test_exit_status_mapping(root: Path, status: int, expected: ExitCode) -> Non
 
 def test_command_and_paths(root: Path) -> None:
     runner = FakeRunner(0)
-    result = run_gate("preflight", env="staging", extra_args=["-k", "index", "-x"], runner=runner)
+    result = run_gate("preflight", env="staging", extra_args=["-v", "--tb", "short"], runner=runner)
     reports = root / "reports"
     assert result.junit_path == reports / "junit" / "preflight.xml"
     assert result.allure_dir == reports / "allure-results"
@@ -70,7 +70,16 @@ def test_command_and_paths(root: Path) -> None:
     assert command[command.index("--env") + 1] == "staging"
     assert command[command.index("--alluredir") + 1] == str(reports / "allure-results")
     assert command[command.index("--junitxml") + 1] == str(reports / "junit" / "preflight.xml")
-    assert command[-3:] == ["-k", "index", "-x"]  # extra arguments last: they may override
+    assert command[-3:] == ["-v", "--tb", "short"]  # extra arguments last: they may override
+
+
+def test_arguments_that_run_part_of_the_gate_are_refused_before_pytest(root: Path) -> None:
+    """Passed before this change: `-k index -x` went to pytest and a subset was "the gate"."""
+    runner = FakeRunner(0)
+    with pytest.raises(UsageError, match=r"refused '-k index' \(selects checks\), '-x' ") as info:
+        run_gate("preflight", env="staging", extra_args=["-k", "index", "-x"], runner=runner)
+    assert info.value.exit_code is ExitCode.USAGE
+    assert runner.calls == []
 
 
 def test_the_gate_loads_only_its_plugins(root: Path) -> None:
@@ -175,7 +184,6 @@ def project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     [
         ("ok", "demo", ExitCode.OK, 0),
         ("preflight", "demo", ExitCode.FAILED, 1),  # zero checks: fail closed
-        ("ok", "missing", ExitCode.USAGE, 4),  # bad config stops the gate before any check
     ],
 )
 def test_real_pytest_run(
@@ -186,3 +194,10 @@ def test_real_pytest_run(
     if status != 4:
         junit = result.junit_path.read_text()
         assert f'name="{gate}"' in junit
+
+
+def test_bad_environment_is_a_config_error_naming_the_file(project: Path) -> None:
+    # pytest stops with a usage error before any check; the parent then names file and key
+    # exactly as it did when it validated first (the CLI: exit 2, that message).
+    with pytest.raises(ConfigError, match=r"missing\.yaml: no such environment file"):
+        run_gate("ok", env="missing")

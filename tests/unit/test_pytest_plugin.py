@@ -131,11 +131,11 @@ def test_gate_keeps_only_listed_checks(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*shiftgate: env demo, gate demo*"])
 
 
-def test_gate_selection_also_filters_explicit_paths(project: pytest.Pytester) -> None:
+def test_gate_refuses_explicit_paths(project: pytest.Pytester) -> None:
+    """Passed before issue 13: explicit paths with --gate ran (a subset of) them as the gate."""
     result = run(project, "--gate", "failing", "checks/")
-    # test_modskip.py is not in this gate: its module-level skip stays a skip.
-    result.assert_outcomes(passed=1, failed=1, skipped=1, deselected=8)
-    assert result.ret == 1
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*gate failing runs whole: refused path checks/*"])
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,6 @@ def test_gate_selection_also_filters_explicit_paths(project: pytest.Pytester) ->
     [
         ("demo", "no samples from prometheus"),
         ("marked", "not written yet"),
-        ("xfail", "xfail: known regression"),
     ],
 )
 def test_skip_inside_gate_fails_closed(project: pytest.Pytester, gate: str, reason: str) -> None:
@@ -154,6 +153,17 @@ def test_skip_inside_gate_fails_closed(project: pytest.Pytester, gate: str, reas
             f"*skipped inside gate '{gate}': {reason} — a gate fails closed; "
             f"mark the check optional in gates/{gate}.yaml if that is intended*"
         ]
+    )
+    assert "skipped" not in result.parseoutcomes()
+    assert "xfailed" not in result.parseoutcomes()
+
+
+def test_xfail_inside_gate_fails_with_its_reason(project: pytest.Pytester) -> None:
+    result = run(project, "--gate", "xfail")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        ["*xfail inside gate 'xfail': known regression — inside a gate an expected failure is "
+         "a failure*"]
     )
     assert "skipped" not in result.parseoutcomes()
     assert "xfailed" not in result.parseoutcomes()
@@ -190,10 +200,11 @@ def test_gate_with_no_checks_fails(project: pytest.Pytester) -> None:
     )
 
 
-def test_gate_whose_checks_are_all_deselected_fails(project: pytest.Pytester) -> None:
+def test_gate_refuses_to_deselect_its_checks(project: pytest.Pytester) -> None:
+    """Before issue 13 `-k` deselected checks of the gate: now it is a usage error."""
     result = run(project, "--gate", "demo", "-k", "nothing_matches_this")
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(["*gate demo collected no checks: none of the 3 listed*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*gate demo runs whole: refused -k *"])
 
 
 def test_failing_check_fails_the_gate(project: pytest.Pytester) -> None:
