@@ -226,13 +226,16 @@ class FakeApiServer:
             if group in rule.get("apiGroups", []) and plural in rule.get("resources", []):
                 rule["verbs"] = [v for v in rule.get("verbs", []) if v != verb]
 
-    def authorized(self, verb: str, group: str, resource: str) -> bool:
+    def authorized(self, verb: str, group: str, resource: str, name: str = "") -> bool:
+        """RBAC's rule match; a rule with ``resourceNames`` covers only requests naming one of
+        them (never list or create, which name no object)."""
         if self.rules is None:
             return True
         return any(
             group in r.get("apiGroups", [])
             and resource in r.get("resources", [])
             and (verb in r.get("verbs", []) or "*" in r.get("verbs", []))
+            and (not r.get("resourceNames") or name in r["resourceNames"])
             for r in self.rules
         )
 
@@ -269,7 +272,7 @@ class FakeApiServer:
         ):
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
         verb = VERB_OF[method] if name or method != "GET" else "list"
-        if not self.authorized(verb, group, f"{plural}/{sub}" if sub else plural):
+        if not self.authorized(verb, group, f"{plural}/{sub}" if sub else plural, name):
             what = f"{plural}.{group}" if group else plural
             target = f'{what} "{name}"' if name else what
             scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
