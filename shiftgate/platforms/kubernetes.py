@@ -7,6 +7,11 @@ the writes, each mirroring kubectl so an engineer can reproduce it by hand:
   color's manifest (``<platform.manifests>/deployment-<color>.yaml``) with the version in the
   image tag, the ``app.kubernetes.io/version`` labels and ``SERVICE_VERSION`` (plus
   per-version variables such as the pool sizes);
+  Under a HorizontalPodAutoscaler the replica count is the autoscaler's: a manifest that sets
+  ``spec.replicas`` is refused (applying it would reset the autoscaler's count on every
+  release), and when shiftgate still owns the field from an older manifest, it is first
+  handed over (the Kubernetes docs' "transferring ownership": a second field manager applies
+  the live count, so shiftgate dropping the field does not reset it to 1);
 - undo = ``kubectl rollout undo``: the previous revision's ReplicaSet template, with the
   ``pod-template-hash`` label removed, replaces the Deployment's template (JSON patch).
 """
@@ -24,7 +29,7 @@ from kubernetes import client
 from shiftgate.config.models import Color, Environment, VersionSpec
 from shiftgate.config.models import KubernetesPlatform as KubernetesPlatformConfig
 from shiftgate.config.paths import project_root
-from shiftgate.errors import ConfigError
+from shiftgate.errors import ConfigError, SourceUnavailable
 from shiftgate.platforms.base import PlatformError
 from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeCalls, Resource
 from shiftgate.probes.kubernetes_platform import (
@@ -38,6 +43,7 @@ from shiftgate.probes.kubernetes_platform import (
 __all__ = ["KubernetesPlatform", "decide_rollout", "pool_env", "version_of", "with_tag"]
 
 FIELD_MANAGER = "shiftgate"
+HANDOVER_MANAGER = "shiftgate-handover-to-hpa"
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 # Annotations kubectl rollout undo keeps from the Deployment instead of the ReplicaSet.
@@ -93,11 +99,47 @@ class KubernetesPlatform(KubernetesPlatformView):
         assert config.kind == "kubernetes"  # the registry picks this class by that kind
         return cls(config, version_env=pool_env(environment.versions.specs))
 
-    def manifest(self, color: Color, version: str) -> Json:
-        """The color's Deployment from the manifests folder, set to ``version``."""
+    def _manifest_path(self, color: Color) -> Path:
         folder = Path(self.config.manifests)
         path = folder if folder.is_absolute() else project_root() / folder
-        path = path / f"deployment-{color}.yaml"
+        return path / f"deployment-{color}.yaml"
+
+    def _hand_over_replicas(self, color: Color) -> None:
+        """If shiftgate owns ``spec.replicas`` (applied by an older manifest), share it with a
+        second manager at the live value first: dropping a field nobody else owns resets it."""
+        try:
+            deployment = self._deployment(color)
+        except SourceUnavailable as exc:
+            raise PlatformError(f"cannot deploy {color}: API unreachable ({exc}); nothing changed") from None
+        if deployment is None:
+            return
+        owned = any(
+            entry.get("manager") == FIELD_MANAGER
+            and "f:replicas" in (entry.get("fieldsV1") or {}).get("f:spec", {})
+            for entry in deployment["metadata"].get("managedFields") or []
+        )
+        if not owned:
+            return
+        handover: Json = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": deployment["metadata"]["name"], "namespace": self.namespace},
+            "spec": {"replicas": deployment["spec"].get("replicas", 1)},
+        }
+        self.writes.write(
+            "patch",
+            DEPLOYMENTS,
+            self.apps.patch_namespaced_deployment,
+            handover["metadata"]["name"],
+            self.namespace,
+            handover,
+            field_manager=HANDOVER_MANAGER,
+            _content_type="application/apply-patch+yaml",
+        )
+
+    def manifest(self, color: Color, version: str) -> Json:
+        """The color's Deployment from the manifests folder, set to ``version``."""
+        path = self._manifest_path(color)
         try:
             docs = [d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "Deployment"]
         except (OSError, yaml.YAMLError) as exc:
@@ -121,6 +163,20 @@ class KubernetesPlatform(KubernetesPlatformView):
 
     def deploy(self, color: Color, version: str) -> None:
         body = self.manifest(color, version)
+        try:
+            hpa = self.autoscaler(color)
+        except SourceUnavailable as exc:  # a write path: the runner's error, not a failed check
+            raise PlatformError(f"cannot deploy {color}: API unreachable ({exc}); nothing changed") from None
+        if hpa is not None:
+            if "replicas" in body["spec"]:
+                raise ConfigError(
+                    self._manifest_path(color).as_posix(),
+                    "spec.replicas",
+                    f"HorizontalPodAutoscaler {hpa['metadata']['name']} owns the replica count of "
+                    f"{body['metadata']['name']}; remove spec.replicas from the manifest (applying "
+                    f"{body['spec']['replicas']} would reset the autoscaler on every release)",
+                )
+            self._hand_over_replicas(color)
         self.writes.write(
             "patch",
             DEPLOYMENTS,

@@ -221,6 +221,11 @@ class KubernetesPlatformView:
         return uses
 
     def max_replicas(self, color: Color) -> int | None:
+        hpa = self.autoscaler(color)
+        return int(hpa["spec"]["maxReplicas"]) if hpa is not None else None
+
+    def autoscaler(self, color: Color) -> Json | None:
+        """The HorizontalPodAutoscaler that scales the color's Deployment, if any."""
         found = self.calls.read(
             "list", HPAS, self.autoscaling.list_namespaced_horizontal_pod_autoscaler, self.namespace
         )
@@ -228,5 +233,5 @@ class KubernetesPlatformView:
         for hpa in found.get("items", []):
             target = hpa.get("spec", {}).get("scaleTargetRef", {})
             if target.get("kind") == "Deployment" and target.get("name") == name:
-                return int(hpa["spec"]["maxReplicas"])
+                return dict(hpa)
         return None

@@ -12,11 +12,13 @@ import pytest
 from kubernetes import client
 
 from shiftgate.config.models import VersionSpec
-from shiftgate.errors import SourceUnavailable
+from shiftgate.errors import ConfigError, SourceUnavailable
+from shiftgate.platforms import kubernetes as platform_module
 from shiftgate.platforms.base import PlatformError
 from shiftgate.platforms.kubernetes import KubernetesPlatform, decide_rollout, pool_env, with_tag
 from shiftgate.probes.kube import make_api_client
 from tests.k8s_fake import FakeCluster
+from tests.k8s_fake.cluster import DEPLOY_DIR
 from tests.k8s_fake.fixtures import *  # noqa: F403  (the fake cluster fixtures)
 
 
@@ -249,3 +251,80 @@ def test_helpers() -> None:
         {"pool": {"max_size": 25, "min_size": 2, "replicas": 4, "max_replicas": 8}}
     )
     assert pool_env({"2.5.0": spec}) == {"2.5.0": {"POOL_MIN_SIZE": "2", "POOL_MAX_SIZE": "25"}}
+
+
+# -- HPA-safe deploys: the autoscaler owns spec.replicas ----------------------------------
+
+
+def _replicas(fake_cluster: FakeCluster, color: str = "blue") -> int:
+    dep = fake_cluster.fake.get("Deployment", "recommendation", f"recommendation-{color}")
+    assert dep is not None
+    return int(dep["spec"]["replicas"])
+
+
+def test_deploy_under_an_hpa_keeps_the_hpas_replicas(
+    platform: KubernetesPlatform, fake_cluster: FakeCluster
+) -> None:
+    assert _replicas(fake_cluster) == 4  # the HPA's minReplicas (the manifests set none)
+    fake_cluster.controller.hpa_desired["recommendation-blue"] = 7  # under load
+    fake_cluster.controller.settle()
+    assert _replicas(fake_cluster) == 7
+    platform.deploy("blue", "2.5.0")
+    assert platform.wait_rollout("blue", timeout_s=10).complete
+    assert _replicas(fake_cluster) == 7
+    assert platform.versions()["blue"] == "2.5.0"
+    assert platform.max_replicas("blue") == 8  # capacity still reads the HPA's ceiling
+
+
+def _owned_by_shiftgate(fake_cluster: FakeCluster) -> None:
+    """An older shiftgate applied a manifest with replicas: 4, the HPA never changed it."""
+    dep = fake_cluster.fake.get("Deployment", "recommendation", "recommendation-blue")
+    assert dep is not None
+    dep["metadata"]["managedFields"] = [
+        {"manager": "shiftgate", "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+    ]
+
+
+def test_deploy_hands_replicas_over_before_dropping_them(
+    platform: KubernetesPlatform, fake_cluster: FakeCluster
+) -> None:
+    _owned_by_shiftgate(fake_cluster)
+    fake_cluster.controller.enabled = False  # the HPA would repair it later: look at the apply
+    platform.deploy("blue", "2.5.0")
+    assert _replicas(fake_cluster) == 4
+    dep = fake_cluster.fake.get("Deployment", "recommendation", "recommendation-blue")
+    assert dep is not None
+    managers = {f["manager"] for f in dep["metadata"]["managedFields"] if "f:replicas" in
+                f.get("fieldsV1", {}).get("f:spec", {})}
+    assert managers == {"shiftgate-handover-to-hpa"}
+
+
+def test_without_the_handover_the_count_resets_to_one(
+    platform: KubernetesPlatform, fake_cluster: FakeCluster
+) -> None:
+    """The bad state the handover prevents: the fake resets an ownerless field like SSA does."""
+    _owned_by_shiftgate(fake_cluster)
+    fake_cluster.controller.enabled = False
+    body = platform.manifest("blue", "2.5.0")
+    platform.writes.write(
+        "patch", platform_module.DEPLOYMENTS, platform.apps.patch_namespaced_deployment,
+        "recommendation-blue", "recommendation", body, field_manager="shiftgate", force=True,
+        _content_type="application/apply-patch+yaml",
+    )
+    assert _replicas(fake_cluster) == 1
+
+
+def test_a_manifest_setting_replicas_under_an_hpa_is_refused(
+    fake_cluster: FakeCluster, kube_api_client: client.ApiClient, tmp_path
+) -> None:
+    for color in ("blue", "green"):
+        text = (DEPLOY_DIR / f"deployment-{color}.yaml").read_text()
+        (tmp_path / f"deployment-{color}.yaml").write_text(
+            text.replace("  revisionHistoryLimit:", "  replicas: 4\n  revisionHistoryLimit:", 1)
+        )
+    platform = KubernetesPlatform(
+        fake_cluster.platform_config(manifests=str(tmp_path)), api_client=kube_api_client, poll_s=0.001
+    )
+    with pytest.raises(ConfigError, match=r"spec\.replicas.*HorizontalPodAutoscaler recommendation-blue"):
+        platform.deploy("blue", "2.5.0")
+    assert platform.versions()["blue"] == "2.4.3"  # nothing applied

@@ -28,12 +28,11 @@ def manifests(folder: Path = DEPLOY_DIR) -> list[dict[str, Any]]:
     return docs
 
 
-def role_rules(folder: Path = DEPLOY_DIR) -> list[dict[str, Any]]:
-    """The rules of the runner's Role in deploy/rbac.yaml: what the fake lets the client do."""
-    roles = [
-        d for d in manifests(folder) if d["kind"] == "Role" and d["metadata"]["name"] == "shiftgate-runner"
-    ]
-    assert roles, "deploy/rbac.yaml has no Role shiftgate-runner"
+def role_rules(folder: Path = DEPLOY_DIR, role: str = "shiftgate-runner") -> list[dict[str, Any]]:
+    """The rules of a Role in deploy/rbac.yaml (the runner's by default; ``shiftgate-gate`` is
+    the read-only one of gates): what the fake lets the client do."""
+    roles = [d for d in manifests(folder) if d["kind"] == "Role" and d["metadata"]["name"] == role]
+    assert roles, f"deploy/rbac.yaml has no Role {role}"
     return list(roles[0]["rules"])
 
 

@@ -21,7 +21,7 @@ import hashlib
 import json
 from typing import Any
 
-from tests.k8s_fake.server import FakeApiServer, Obj
+from tests.k8s_fake.server import FakeApiServer, Obj, take_replicas
 
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -40,6 +40,7 @@ class ControllerSimulator:
     def __init__(self, fake: FakeApiServer, deadline_steps: int = 5) -> None:
         self.fake = fake
         self.behavior: dict[str, str] = {}  # deployment name → "progress" | "stuck"
+        self.hpa_desired: dict[str, int] = {}  # HPA name → the count its metrics ask for
         self.deadline_steps = deadline_steps
         self._stuck_steps: dict[str, int] = {}
         self.enabled = True
@@ -53,8 +54,34 @@ class ControllerSimulator:
         if not self.enabled:
             return
         with self.fake.lock:
+            self._autoscale()
             for dep in [o for k, o in list(self.fake.objects.items()) if k[:2] == ("apps", "deployments")]:
                 self._reconcile(dep)
+
+    def _autoscale(self) -> None:
+        """The HPA controller: keeps each target's ``spec.replicas`` within [min, max] (at
+        ``hpa_desired[name]`` when a test sets a load), writing through the scale subresource,
+        which makes kube-controller-manager the owner of the field."""
+        for hpa in [o for k, o in list(self.fake.objects.items()) if k[1] == "horizontalpodautoscalers"]:
+            target = hpa["spec"].get("scaleTargetRef", {})
+            dep = self.fake.get("Deployment", hpa["metadata"]["namespace"], target.get("name", ""))
+            if dep is None or target.get("kind") != "Deployment":
+                continue
+            current = int(dep["spec"].get("replicas", 1))
+            wanted = self.hpa_desired.get(hpa["metadata"]["name"], current)
+            wanted = max(int(hpa["spec"].get("minReplicas", 1)), min(int(hpa["spec"]["maxReplicas"]), wanted))
+            if wanted != current:
+                dep["spec"]["replicas"] = wanted
+                dep["metadata"]["generation"] = dep["metadata"].get("generation", 1) + 1
+                fields = dep["metadata"].setdefault("managedFields", [])
+                entry = next((f for f in fields if f.get("manager") == "kube-controller-manager"), None)
+                if entry is None:
+                    entry = {
+                        "manager": "kube-controller-manager", "operation": "Update", "subresource": "scale"
+                    }
+                    fields.append(entry)
+                take_replicas(fields, entry)
+                hpa.setdefault("status", {}).update(currentReplicas=current, desiredReplicas=wanted)
 
     def owned(self, dep: Obj) -> list[Obj]:
         ns = dep["metadata"]["namespace"]

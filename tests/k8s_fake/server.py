@@ -103,6 +103,39 @@ def json_patch(target: Obj, ops: list[Obj]) -> Obj:
     return result
 
 
+REPLICAS_FIELD = {"f:spec": {"f:replicas": {}}}
+
+
+def owns_replicas(entry: Obj) -> bool:
+    return "f:replicas" in entry.get("fieldsV1", {}).get("f:spec", {})
+
+
+def take_replicas(fields: list[Obj], owner: Obj) -> None:
+    """``owner`` changed the value: it becomes the field's only owner."""
+    for entry in fields:
+        if entry is not owner and owns_replicas(entry):
+            entry["fieldsV1"]["f:spec"].pop("f:replicas")
+    owner.setdefault("fieldsV1", {}).setdefault("f:spec", {})["f:replicas"] = {}
+
+
+def apply_replicas_ownership(merged: Obj, payload: Obj, manager: str, before: Any) -> None:
+    """Server-side apply's rule for ``spec.replicas``, the one field shiftgate hands over:
+    an applier that sets it owns it; one that stops setting it gives it up, and a field with
+    no owner left is reset to its default (1) — the autoscaler's count is lost. (The real
+    API server tracks every field; the fake tracks this one, where the danger is.)"""
+    fields = merged["metadata"].setdefault("managedFields", [])
+    mine = next(f for f in fields if f.get("manager") == manager)
+    if "replicas" in payload.get("spec", {}):
+        if payload["spec"]["replicas"] != before:
+            take_replicas(fields, mine)  # a forced apply of a new value takes the field
+        else:
+            mine.setdefault("fieldsV1", {}).setdefault("f:spec", {})["f:replicas"] = {}  # shared
+    elif owns_replicas(mine):
+        mine["fieldsV1"]["f:spec"].pop("f:replicas")
+        if not any(owns_replicas(entry) for entry in fields):
+            merged["spec"]["replicas"] = 1
+
+
 def matches(labels: dict[str, str], selector: str) -> bool:
     for term in filter(None, (t.strip() for t in selector.split(","))):
         if "!=" in term:
@@ -168,6 +201,8 @@ class FakeApiServer:
         meta.setdefault(
             "creationTimestamp", old["metadata"]["creationTimestamp"] if old else rfc3339(time.time())
         )
+        if obj["kind"] == "Deployment":
+            obj.setdefault("spec", {}).setdefault("replicas", 1)  # the API server's default
         generation = old["metadata"].get("generation", 1) if old else 1
         if old and old.get("spec") != obj.get("spec"):
             generation += 1
@@ -191,13 +226,16 @@ class FakeApiServer:
             if group in rule.get("apiGroups", []) and plural in rule.get("resources", []):
                 rule["verbs"] = [v for v in rule.get("verbs", []) if v != verb]
 
-    def authorized(self, verb: str, group: str, resource: str) -> bool:
+    def authorized(self, verb: str, group: str, resource: str, name: str = "") -> bool:
+        """RBAC's rule match; a rule with ``resourceNames`` covers only requests naming one of
+        them (never list or create, which name no object)."""
         if self.rules is None:
             return True
         return any(
             group in r.get("apiGroups", [])
             and resource in r.get("resources", [])
             and (verb in r.get("verbs", []) or "*" in r.get("verbs", []))
+            and (not r.get("resourceNames") or name in r["resourceNames"])
             for r in self.rules
         )
 
@@ -234,7 +272,7 @@ class FakeApiServer:
         ):
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
         verb = VERB_OF[method] if name or method != "GET" else "list"
-        if not self.authorized(verb, group, f"{plural}/{sub}" if sub else plural):
+        if not self.authorized(verb, group, f"{plural}/{sub}" if sub else plural, name):
             what = f"{plural}.{group}" if group else plural
             target = f'{what} "{name}"' if name else what
             scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
@@ -334,6 +372,9 @@ class FakeApiServer:
             fields = merged["metadata"].setdefault("managedFields", [])
             if not any(f.get("manager") == query["fieldManager"] for f in fields):
                 fields.append({"manager": query["fieldManager"], "operation": "Apply"})
+            if kind.kind == "Deployment":
+                before = (current or {}).get("spec", {}).get("replicas")
+                apply_replicas_ownership(merged, payload, query["fieldManager"], before)
             return merged
         if current is None:
             raise ApiError(404, "NotFound", f'{kind.plural} "{name}" not found')
