@@ -72,6 +72,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         return parser
 
     from shiftgate.cli.loadtest import add_loadtest_command
+    from shiftgate.cli.rules import add_rules_command
     from shiftgate.cli.run import add_runner_commands
     from shiftgate.cli.sandbox import add_sandbox_commands
 
@@ -80,6 +81,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     add_runner_commands(commands, with_env)
     add_loadtest_command(commands, with_env)
     add_report_command(commands)
+    add_rules_command(commands)
     add_sandbox_commands(commands)
     return parser
 

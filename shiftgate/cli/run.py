@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -75,13 +74,9 @@ def _runner(
     reports = reports_dir()
 
     def gate_to_log(gate: str, extra: Sequence[str], log: Path) -> int:
-        def into_log(command: Sequence[str], cwd: Path) -> int:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("w", encoding="utf-8") as handle:
-                return subprocess.run(list(command), cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
-                                      check=False).returncode
-
-        result = run_gate(gate, env=args.env, extra_args=extra, reports_dir=reports, runner=into_log)
+        # The live view owns the terminal: the gate's output goes to its log file, with the
+        # same process group and time limit as any gate.
+        result = run_gate(gate, env=args.env, extra_args=extra, reports_dir=reports, log=log)
         return int(result.exit_code)
 
     live = isinstance(view, LiveView)

@@ -28,6 +28,11 @@ class Stage(BaseModel):
     gate: str = Field(description="gates/<gate>.yaml must pass before the action.")
     action: Action
     weight: int | None = Field(None, ge=1, le=99, description="Candidate's share (shift).")
+    timeout_s: float | None = Field(
+        None, gt=0, le=86400,
+        description="The gate's time limit; default: the gate file's, else the analysis window "
+        "plus the rollout timeout plus a margin. A gate that hangs is killed and fails.",
+    )
 
     @model_validator(mode="after")
     def _weight_for_shift(self) -> Stage:

@@ -289,9 +289,14 @@ class Runner:
             junit = self.ctx.reports / "junit" / f"{stage.gate}.xml"
         else:
             result = run_gate(
-                stage.gate, env=self.ctx.env_name, extra_args=args, reports_dir=self.ctx.reports
+                stage.gate, env=self.ctx.env_name, extra_args=args, reports_dir=self.ctx.reports,
+                timeout_s=stage.timeout_s,
             )
             code, junit = int(result.exit_code), result.junit_path
+            if result.message:  # a gate killed at its time limit wrote no JUnit of its own
+                summary = summarize(junit)
+                summary.failures.append(result.message)
+                return code, summary
         return code, summarize(junit)
 
     def _act(self, journal: Journal, state: RunState, stage: Stage) -> None:

@@ -115,7 +115,8 @@ class FilePlatform:
 
 
 def run_gate(name: str, *, env: str | None = None, extra_args: Any = (),
-             reports_dir: Path | None = None, runner: Any = None) -> GateResult:
+             reports_dir: Path | None = None, runner: Any = None, timeout_s: float | None = None,
+             log: Path | None = None) -> GateResult:
     """The gate's exit code from ``gates.json``: no pytest, so a run takes milliseconds."""
     code = int(read("gates.json").get(name, 0))
     reports = reports_dir or world()

@@ -231,3 +231,41 @@ def test_a_full_disk_does_not_keep_users_on_the_candidate(
     full["on"] = False
     assert make(world, Gates()).rollback() == ExitCode.FAILED
     assert outcome(reports)[0] == "rolled_back"
+
+
+def test_a_hung_gate_after_the_shift_times_out_and_rolls_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shift gate hangs: run_gate kills it at the stage's time limit (tested in
+    test_gate_group.py); the runner journals why and rolls back."""
+    from shiftgate.run import runner as runner_module
+    from shiftgate.run.gate import GateResult
+
+    seen: dict[str, float | None] = {}
+
+    def fake_run_gate(name: str, **kw: object) -> GateResult:
+        seen[name] = kw.get("timeout_s")  # type: ignore[assignment]
+        hung = name == "shift"
+        return GateResult(
+            gate=name, exit_code=ExitCode.FAILED if hung else ExitCode.OK, pytest_status=-9,
+            command=(), junit_path=reports / "none.xml", allure_dir=reports, timed_out=hung,
+            time_limit_s=2.0 if hung else None,
+        )
+
+    _, router, reports = world
+    monkeypatch.setattr(runner_module, "run_gate", fake_run_gate)
+    runner = make(world, Gates())
+    runner.ctx.gate_runner = None
+    stages = [
+        s.model_copy(update={"timeout_s": 2.0}) if s.gate == "shift" else s for s in runner.ctx.plan.stages
+    ]
+    runner.ctx.plan = runner.ctx.plan.model_copy(update={"stages": stages})
+    assert runner.run("2.5.0") == ExitCode.FAILED
+    assert seen["shift"] == 2.0
+    assert router.held == STABLE
+    last = Pointer(reports, "recommendation", "sandbox").last()
+    state = read_run(runs_dir(reports) / str(last))
+    assert state is not None
+    failed = state.last("gate_failed")
+    assert failed is not None and any("timed out after 2 s" in f for f in failed["failures"])
+    assert state.finished is not None and state.finished["outcome"] == "rolled_back"
