@@ -234,6 +234,52 @@ def replicas_steady(
     return verdict
 
 
+@dataclass
+class UnderLoad:
+    """CPU and memory of the loaded color's replicas, read during the load run (one list per
+    reading) and once after it; a read that failed is kept as its reason."""
+
+    during: list[list[ResourceUse]] = field(default_factory=list)
+    after: list[ResourceUse] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def resources_under_load(
+    during: Sequence[Sequence[ResourceUse]],
+    after: Sequence[ResourceUse],
+    errors: Sequence[str],
+    config: RolloutConfig,
+    *,
+    source: str | None = None,
+) -> Verdict:
+    """Each replica's CPU averaged over the readings during the load (a sustained use, as
+    ``kubectl top`` averages over its window: one busy instant is no breach) and its peak
+    memory during and after the load, against the rollout limits."""
+    check = "CPU and memory of each replica within limits during and after the load"
+    threshold = f"≤ {config.cpu_cores_max:g} cores and ≤ {config.memory_mb_max:g} MB per replica"
+    if errors or not during:
+        reason = "; ".join(errors) or "no reading of CPU and memory during the load"
+        return Verdict(check, False, f"not measured under load: {reason}", threshold=threshold,
+                       source=source, fault="infrastructure")
+    cpu: dict[str, list[float]] = {}
+    memory: dict[str, int] = {}
+    for reading in [*during, after]:
+        for use in reading:
+            memory[use.replica] = max(memory.get(use.replica, 0), use.memory_bytes)
+    for reading in during:
+        for use in reading:
+            cpu.setdefault(use.replica, []).append(use.cpu_cores)
+    uses = [
+        ResourceUse(name, sum(cpu[name]) / len(cpu[name]) if cpu.get(name) else math.nan, memory[name])
+        for name in sorted(memory)
+    ]
+    verdict = resources_within(uses, config, source=source)
+    verdict.check = check
+    verdict.details.append(f"{len(during)} readings during the load, 1 after it "
+                           f"({len(after)} replicas); CPU averaged, memory at its peak")
+    return verdict
+
+
 def resources_within(
     uses: Sequence[ResourceUse], config: RolloutConfig, *, source: str | None = None
 ) -> Verdict:

@@ -295,3 +295,45 @@ def test_sandbox_log_lines_get_their_own_or_the_next_timestamp() -> None:
     stamps = [round(entry.timestamp - SINCE, 1) for entry in lines]
     assert stamps == [0.5, 0.5, 10.0, 10.0, 99.0]
     assert lines[1].text.endswith("request failed") and lines[0].replica == "blue-1"
+
+
+# -- resources_under_load --------------------------------------------------------------------
+def reading(replica: str, cpu: float, mb: float) -> ResourceUse:
+    return ResourceUse(replica, cpu, int(mb * MB))
+
+
+def test_memory_grown_only_under_load_fails() -> None:
+    """Issue 13 item 5. Before: the post-deploy gate read CPU and memory once, before the load
+    test, on idle replicas (120 MB: exit 0). Now the readings during the load catch the 600 MB
+    peak (exit 1)."""
+    config = RolloutConfig()
+    idle = [reading("blue-1", 0.01, 120), reading("blue-2", 0.01, 118)]
+    assert rollout.resources_within(idle, config).passed  # what the gate judged before
+    during = [idle, [reading("blue-1", 0.6, 380), reading("blue-2", 0.5, 300)],
+              [reading("blue-1", 0.7, 600), reading("blue-2", 0.6, 310)]]
+    verdict = rollout.resources_under_load(during, idle, [], config, source="blue under load")
+    assert not verdict.passed
+    assert verdict.reason == "blue-1 memory 600.0 MB > 512 MB"
+    assert "3 readings during the load, 1 after it" in verdict.message()
+
+
+def test_cpu_under_load_is_averaged_and_memory_peaks_after_count() -> None:
+    config = RolloutConfig()
+    during = [[reading("blue-1", 1.4, 200)], [reading("blue-1", 0.4, 210)]]
+    assert rollout.resources_under_load(during, [reading("blue-1", 0.0, 220)], [], config).passed
+    busy = [[reading("blue-1", 1.4, 200)], [reading("blue-1", 1.2, 210)]]
+    assert "CPU 1.30 cores > 1" in rollout.resources_under_load(busy, [], [], config).reason
+    after = [reading("blue-1", 0.0, 700)]
+    assert "memory 700.0 MB" in rollout.resources_under_load(during, after, [], config).reason
+
+
+@pytest.mark.parametrize(
+    ("during", "errors", "expected"),
+    [([], [], "no reading of CPU and memory during the load"),
+     ([[reading("blue-1", 0.1, 100)]], ["after the load: replica blue-1 unavailable"], "after the load")],
+)
+def test_not_measured_under_load_fails_closed(
+    during: list[list[ResourceUse]], errors: list[str], expected: str
+) -> None:
+    verdict = rollout.resources_under_load(during, [], errors, RolloutConfig())
+    assert not verdict.passed and expected in verdict.reason and verdict.fault == "infrastructure"
