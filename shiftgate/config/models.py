@@ -246,6 +246,24 @@ class DatabaseConfig(Strict):
         description="Tables with at least this many estimated rows must never be read by a "
         "sequential scan on a hot path; smaller ones may be (the planner is right to).",
     )
+    other_clients_lookback_s: float = Field(
+        3600, ge=60, le=7 * 86400,
+        description="Other clients (jobs, exporters, admins) count at their peak over this "
+        "look-back, not as connected at the moment of the check: a job connected 20 s of every "
+        "30 s is counted every time.",
+    )
+    other_clients_query: str | None = Field(
+        "sum(pg_stat_activity_count) - (sum(recommendation_db_pool_size) or vector(0))",
+        description="PromQL of the connections that are not the service's pools, one value per "
+        "time (postgres_exporter's pg_stat_activity_count minus the pools' open connections); "
+        "its peak over the look-back is taken. None: pg_stat_activity is sampled instead.",
+    )
+    other_clients_samples: int = Field(
+        10, ge=2, le=120, description="Without a query: snapshots of pg_stat_activity taken..."
+    )
+    other_clients_sample_interval_s: float = Field(
+        1.0, gt=0, le=60, description="...this far apart; their peak is the other clients' count."
+    )
     _dsn: SecretStr | None = PrivateAttr(None)
     _missing: ConfigError | None = PrivateAttr(None)
 
