@@ -52,10 +52,6 @@ def analysis_problems(config: AnalysisConfig) -> list[Problem]:
         problems.append((("analysis", "min_samples"),
                          f"{config.min_samples} can never be collected: {held_text}, so no "
                          "window could pass"))
-    if config.no_data_grace_s >= config.window_s:
-        problems.append((("analysis", "no_data_grace_s"),
-                         f"{config.no_data_grace_s:g} s covers the whole window of "
-                         f"{config.window_s:g} s: 'no data' could never fail it"))
     if not 0 < config.compare_effect_max < 1:
         problems.append((("analysis", "compare_effect_max"),
                          f"{config.compare_effect_max:g} must lie inside (0, 1): at 1 the "

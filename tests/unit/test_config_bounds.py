@@ -82,8 +82,6 @@ FILE_CASES: list[tuple[str, Callable[[Data], None], str, str]] = [
     ("compare_effect_max 0", lambda d: d["analysis"].update(compare_effect_max=0),
      "analysis.compare_effect_max", "inside (0, 1)"),
     ("a window of 1e12 s", lambda d: d["analysis"].update(window_s=1e12), "analysis.window_s", "longer than"),
-    ("a no-data grace covering the window", lambda d: d["analysis"].update(no_data_grace_s=45),
-     "analysis.no_data_grace_s", "whole window"),
     ("an opt-out without a reason", lambda d: d["versions"]["specs"]["2.5.0"].update(required_indexes="none"),
      "versions.specs.2.5.0", "needs a reason"),
 ]
