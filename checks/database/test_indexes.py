@@ -16,6 +16,9 @@ from shiftgate.analysis.indexes import required_indexes
 def test_candidate_indexes_exist_and_are_usable(db, environment, expect):
     """Every index the candidate needs exists, is valid, and its table's statistics are fresh."""
     versions = environment.versions
-    requirements = versions.candidate_spec.required_indexes
+    spec = versions.candidate_spec
+    requirements = spec.required_indexes
     tables = [db.table(r.table, r.schema_name) for r in requirements]
-    expect(required_indexes(requirements, tables, environment.database, version=versions.candidate))
+    opt_out = spec.reason if spec.indexes_opted_out else None
+    expect(required_indexes(requirements, tables, environment.database, version=versions.candidate,
+                            opt_out=opt_out))

@@ -3,12 +3,17 @@ loaded directly with production-shaped traffic before it gets any production tra
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from shiftgate.analysis import load
-from shiftgate.config.models import Environment
+from shiftgate.analysis import load, rollout
+from shiftgate.analysis.rollout import log_window
+from shiftgate.analysis.verdicts import all_of
+from shiftgate.config.models import Color, Environment
 from shiftgate.load.chart import render
 from shiftgate.load.results import LoadResult, failure_lines
+from shiftgate.probes.platform import PlatformView
 from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.probes.prometheus_facts import Series
 from shiftgate.verdict import Verdict
@@ -67,3 +72,31 @@ def test_db_connections_during_load(
     """The database's connections stayed below their limit during the load."""
     series = over_the_run(prometheus, environment.load.db_connections_query, load_run, environment)
     expect(load.db_connections(load_run, environment, series))
+
+
+def test_cpu_and_memory_under_load(
+    load_run: LoadResult, under_load: rollout.UnderLoad, environment: Environment, expect
+) -> None:
+    """Evaluate Performance: CPU and memory of each replica within limits during and after the load."""
+    expect(rollout.resources_under_load(
+        under_load.during, under_load.after, under_load.errors, environment.rollout,
+        source=f"{load_run.color} color under load",
+    ))
+
+
+def test_logs_clean_after_load(
+    load_run: LoadResult, environment: Environment, platform: PlatformView, expect
+) -> None:
+    """Monitor Deployment: after the load, the logs since the deploy hold no error, and every
+    replica logged and never restarted."""
+    color: Color = load_run.color  # type: ignore[assignment]
+    since, note = log_window(environment.run.deployed_at, time.time())
+    lines = platform.logs(color, since)
+    source = f"{platform.name} platform, {color} color after the load"
+    expect(all_of(
+        "the candidate's logs clean and its replicas steady after the load",
+        [rollout.logs_clean(lines, environment.rollout.log_error_patterns, since,
+                            source=source, since_note=note),
+         rollout.replicas_steady(platform.replicas(color), lines, since, source=source, since_note=note)],
+        empty_reason="nothing read", declare="(always two parts)",
+    ))

@@ -220,6 +220,10 @@ class Service:
         )
         # wait=False: the process serves /healthz even with the database down; /readyz tells.
         await self.pool.open(wait=False)
+        # A replica that starts says so: the log check fails a replica with no line since
+        # the deploy (a silent replica proves nothing), as a real service's startup line.
+        log.info("started replica %s, version %s, pool max_size %d", s.replica,
+                 s.version, s.pool_max_size)
         try:
             yield
         finally:

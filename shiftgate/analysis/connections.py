@@ -3,8 +3,10 @@
 During a blue-green shift both colors run and both pools are open: the live color with the
 stable version, the idle color with the candidate. The peak demand is, for each color, max
 replicas x processes per replica x pool max size of the version it runs, plus the other
-clients connected now (exporters, jobs, admins: anything that is not the service's pools or
-shiftgate itself), plus the configured headroom. It must fit in the slots ordinary roles can
+clients (exporters, jobs, admins: anything that is not the service's pools or shiftgate
+itself) at their peak over ``database.other_clients_lookback_s`` (from Prometheus, or from
+snapshots of pg_stat_activity; the window is in the evidence) and no fewer than connected
+now, plus the configured headroom. It must fit in the slots ordinary roles can
 take: max_connections minus the reserved ones. The failure message spells the arithmetic out
 term by term and names the max_connections value that would pass, so the fix is one line.
 """
@@ -20,6 +22,19 @@ from shiftgate.verdict import Verdict
 
 CAPACITY_CHECK = "max_connections sufficient for both colors"
 IN_USE_CHECK = "connection pool usage below the limit before deploying"
+
+
+@dataclass(frozen=True)
+class OthersPeak:
+    """Other clients' connections at their peak over a look-back window: the max of a
+    Prometheus range query, or of several pg_stat_activity snapshots."""
+
+    connections: int | None
+    """None: the window held no value (fail closed)."""
+    window: str
+    """In words: what was read, over which times, at which step."""
+    points: int
+    evidence: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -75,28 +90,55 @@ def _pool_term(role: str, pool: PoolSizing) -> Term:
     )
 
 
-def peak_demand(settings: ServerSettings, activity: Activity, env: Environment) -> PeakDemand:
+def peak_demand(
+    settings: ServerSettings, activity: Activity, env: Environment, peak: OthersPeak | None = None
+) -> PeakDemand:
     versions = env.versions
     others = [g for g in activity.groups if is_other_client(g, env.service.name, env.database)]
     named = ", ".join(f"{g.application_name or '(no name)'} {g.connections}" for g in others)
+    now = sum(g.connections for g in others)
+    others_term = Term(f"other clients now ({named or 'none'})", now)
+    if peak is not None and peak.connections is not None:
+        others_term = Term(
+            f"other clients at their peak {peak.connections} over {peak.window}"
+            f" (now: {named or 'none'})", max(peak.connections, now),
+        )
     terms = [
         _pool_term(f"live color, stable {versions.stable}",
                    versions.stable_spec.pool),
         _pool_term(f"idle color, candidate {versions.candidate}",
                    versions.candidate_spec.pool),
-        Term(f"other clients now ({named or 'none'})", sum(g.connections for g in others)),
+        others_term,
         Term("headroom (database.headroom_connections)", env.database.headroom_connections),
     ]
     return PeakDemand(settings=settings, terms=terms, others=others)
 
 
-def required_max_connections(settings: ServerSettings, activity: Activity, env: Environment) -> int:
-    """What the capacity check asks for; the sandbox's remediation raises the server to it."""
-    return peak_demand(settings, activity, env).required_max_connections
+def required_max_connections(
+    settings: ServerSettings, activity: Activity, env: Environment, peak: OthersPeak | None = None
+) -> int:
+    """What the capacity check asks for; the sandbox's remediation raises the server to it
+    (with ``peak``, the other clients' peak over the look-back, as the check counts them)."""
+    return peak_demand(settings, activity, env, peak).required_max_connections
 
 
-def connection_capacity(settings: ServerSettings, activity: Activity, env: Environment) -> Verdict:
-    peak = peak_demand(settings, activity, env)
+def connection_capacity(
+    settings: ServerSettings, activity: Activity, env: Environment, others: OthersPeak | None = None
+) -> Verdict:
+    """``others``: the other clients' peak over the look-back; without it (a unit of
+    arithmetic, the sandbox's remediation) only the clients connected now count."""
+    if others is not None and others.connections is None:
+        verdict = Verdict(
+            check=CAPACITY_CHECK, passed=False,
+            reason=f"no value of the other clients' connections over {others.window}: their peak "
+                   "is unknown, so the demand is unknown",
+            fault="infrastructure", threshold="the other clients' peak over the look-back",
+            details=["fix: check that postgres_exporter is scraped (pg_stat_activity_count), or "
+                     "set database.other_clients_query: null to sample pg_stat_activity"],
+        )
+        verdict.attach_json("other clients over the look-back", others.evidence)
+        return verdict
+    peak = peak_demand(settings, activity, env, others)
     fits = peak.demand <= peak.usable
     required = peak.required_max_connections
     if fits:
@@ -121,8 +163,31 @@ def connection_capacity(settings: ServerSettings, activity: Activity, env: Envir
         "terms": [{"label": t.label, "connections": t.connections} for t in peak.terms],
         "required_max_connections": required,
     })
+    if others is not None:
+        verdict.details.append(f"other clients: peak {others.connections} over {others.window} "
+                               f"({others.points} values)")
+        verdict.attach_json("other clients over the look-back", others.evidence)
     attach_records(verdict, {"settings": settings.record, "activity": activity.record})
     return verdict
+
+
+def peak_from_series(values: list[float], window: str, evidence: dict[str, object]) -> OthersPeak:
+    """The peak of the values read over the window; NaN and negative values are no data."""
+    valid = [v for v in values if v == v and v >= 0]
+    return OthersPeak(
+        connections=round(max(valid)) if valid else None, window=window, points=len(valid),
+        evidence={**evidence, "peak": max(valid) if valid else None},
+    )
+
+
+def peak_of_snapshots(snapshots: list[Activity], env: Environment, window: str) -> OthersPeak:
+    """The other clients' peak over several pg_stat_activity snapshots."""
+    counts = [
+        sum(g.connections for g in a.groups if is_other_client(g, env.service.name, env.database))
+        for a in snapshots
+    ]
+    return peak_from_series([float(c) for c in counts], window,
+                            {"source": "pg_stat_activity snapshots", "window": window, "counts": counts})
 
 
 def connections_in_use(settings: ServerSettings, activity: Activity, config: DatabaseConfig) -> Verdict:

@@ -106,12 +106,18 @@ def required_indexes(
     config: DatabaseConfig,
     *,
     version: str,
+    opt_out: str | None = None,
 ) -> Verdict:
-    """Every index ``version`` requires; ``tables`` holds the facts of each one's table."""
+    """Every index ``version`` requires; ``tables`` holds the facts of each one's table.
+    ``opt_out``: the reason the version declared ``required_indexes: none``."""
     by_name = {(t.schema, t.table): t for t in tables}
     parts = [required_index(r, by_name[(r.schema_name, r.table)], config) for r in requirements]
     names = "; ".join(f"{r.table} ({', '.join(r.columns)})" for r in requirements)
     return all_of(
         f"indexes of {version} exist and are usable: {names or 'none required'}", parts,
         empty_reason=f"version {version} declares no required index",
+        declare=(f"list the indexes {version}'s queries need under versions.specs.{version}."
+                 "required_indexes (table, columns), or write `required_indexes: none` with a "
+                 "`reason:` if it needs none"),
+        opt_out=opt_out,
     )

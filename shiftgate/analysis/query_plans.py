@@ -4,7 +4,11 @@ Each critical query of the candidate is planned (EXPLAIN, never ANALYZE) with ea
 representative parameter sets (a frequent and a rare value) and as a generic plan, the one a
 prepared statement may settle on whatever the value. A query plan fails when it reads a large table
 (``database.large_table_rows`` estimated rows or more, or of unknown size: fail closed) with a
-sequential scan, or when its estimated total cost exceeds the query's ``max_cost``.
+sequential scan, or an index scan that does not search the index's leading column (it walks
+the whole index), or when its estimated total cost exceeds the query's ``max_cost``. A Bitmap
+Heap Scan names no index: it is judged by the Bitmap Index Scans that build its bitmap, by the
+same leading-column rule, so a bitmap scan of an index led by another column fails as the same
+query plan with an Index Scan does.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Sequence
 
 from shiftgate.analysis.verdicts import all_of, attach_records
 from shiftgate.config.models import DatabaseConfig
-from shiftgate.probes.postgres_facts import CriticalQueryPlans, QueryPlanFact
+from shiftgate.probes.postgres_facts import BITMAP_HEAP, CriticalQueryPlans, QueryPlanFact, Scan
 from shiftgate.verdict import Verdict
 
 SEQUENTIAL = "Seq Scan"
@@ -32,7 +36,7 @@ def query_plan_problems(plan: QueryPlanFact, facts: CriticalQueryPlans, config: 
     problems: list[str] = []
     for scan in plan.scans():
         if scan.relation is None:
-            continue  # a Bitmap Index Scan: judged through its Bitmap Heap Scan's index
+            continue  # a Bitmap Index Scan: judged with its Bitmap Heap Scan, below
         rows = facts.relation_rows.get(scan.relation)
         size = ("size unknown: never analyzed" if rows is None or rows < 0
                 else f"~{rows:,.0f} rows ≥ database.large_table_rows {config.large_table_rows:,}")
@@ -40,15 +44,32 @@ def query_plan_problems(plan: QueryPlanFact, facts: CriticalQueryPlans, config: 
             continue
         if scan.node_type == SEQUENTIAL:
             problems.append(f"sequential scan of {scan.relation} ({size})")
+        elif scan.node_type == BITMAP_HEAP:
+            problems += _bitmap_problems(scan, facts, size)
         elif scan.index and _whole_index(scan.index, scan.index_cond, facts):
-            problems.append(
-                f"{scan.node_type} of {scan.relation} reads all of {scan.index}: its leading column "
-                f"{facts.index_leading.get(scan.index) or '(expression)'} is not searched ({size})"
-            )
+            problems.append(_whole_index_problem(scan, scan.index, facts, size))
     bound = facts.query.max_cost
     if bound is not None and plan.total_cost > bound:
         problems.append(f"estimated cost {plan.total_cost:,.2f} > max_cost {bound:,.2f}")
     return problems
+
+
+def _whole_index_problem(scan: Scan, index: str, facts: CriticalQueryPlans, size: str) -> str:
+    return (
+        f"{scan.node_type} of {scan.relation} reads all of {index}: its leading column "
+        f"{facts.index_leading.get(index) or '(expression)'} is not searched ({size})"
+    )
+
+
+def _bitmap_problems(scan: Scan, facts: CriticalQueryPlans, size: str) -> list[str]:
+    """A Bitmap Heap Scan of a large table, judged by each index its bitmap is built from."""
+    if not scan.bitmap:  # fail closed: no index to judge it by
+        return [f"{scan.node_type} of {scan.relation} without a Bitmap Index Scan to judge ({size})"]
+    return [
+        _whole_index_problem(scan, part.index or "(unnamed index)", facts, size)
+        for part in scan.bitmap
+        if part.index is None or _whole_index(part.index, part.index_cond, facts)
+    ]
 
 
 def _whole_index(index: str, condition: str | None, facts: CriticalQueryPlans) -> bool:
@@ -68,7 +89,8 @@ def query_plan(facts: CriticalQueryPlans, config: DatabaseConfig) -> Verdict:
     for plan in facts.plans:
         scans = ", ".join(
             f"{s.node_type} {s.relation}" + (f" using {s.index}" if s.index else "")
-            for s in plan.scans()
+            + (f" (bitmap of {', '.join(b.index or '?' for b in s.bitmap)})" if s.bitmap else "")
+            for s in plan.scans() if s.relation is not None
         )
         problems = query_plan_problems(plan, facts, config)
         state = "FAILED: " + "; ".join(problems) if problems else "ok"
@@ -104,9 +126,21 @@ def query_plan(facts: CriticalQueryPlans, config: DatabaseConfig) -> Verdict:
     return verdict
 
 
-def query_plans(queries: Sequence[CriticalQueryPlans], config: DatabaseConfig, *, version: str) -> Verdict:
+def query_plans(
+    queries: Sequence[CriticalQueryPlans],
+    config: DatabaseConfig,
+    *,
+    version: str,
+    opt_out: str | None = None,
+) -> Verdict:
+    """Every critical query of ``version``; ``opt_out``: the reason it declared
+    ``critical_queries: none``."""
     parts = [query_plan(q, config) for q in queries]
     return all_of(
         f"critical queries of {version} planned on an index", parts,
         empty_reason=f"version {version} declares no critical query",
+        declare=(f"list {version}'s hot-path queries under versions.specs.{version}."
+                 "critical_queries (name, sql, params), or write `critical_queries: none` with "
+                 "a `reason:` if it has none"),
+        opt_out=opt_out,
     )

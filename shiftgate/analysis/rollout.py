@@ -4,7 +4,10 @@ deploy free of error patterns; CPU and memory of each replica within limits
 (the runbook's `kubectl rollout status`, `kubectl logs`, `kubectl top pods`).
 
 Fail closed: no replicas, no measurement, no or invalid error patterns fail with their
-reason. Facts come in as the platform's ``RolloutStatus``, ``LogLine`` and ``ResourceUse``.
+reason. No log line at all since the deploy fails (a silent replica proves nothing), and so
+does a replica of the candidate that wrote none, has no record on the platform, or restarted
+since the deploy: a crash-looping pod that is Ready right now has restarted. Facts come in as
+the platform's ``RolloutStatus``, ``LogLine``, ``ReplicaState`` and ``ResourceUse``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from shiftgate.config.models import Color, RolloutConfig
-from shiftgate.probes.platform import LogLine, ResourceUse, RolloutStatus
+from shiftgate.probes.platform import LogLine, ReplicaState, ResourceUse, RolloutStatus
 from shiftgate.verdict import Verdict
 
 LOOKBACK_ALONE_S = 15 * 60.0
@@ -143,6 +146,12 @@ def logs_clean(
          "text": line.text[:_LINE_CHARS]}
         for line, pattern in matches[:SHOWN_LINES]
     ]
+    if not scanned:
+        return Verdict(
+            check, False, f"no log line {window}: nothing shows the candidate ran, so nothing passes",
+            measured=f"0 log lines ({window})", threshold="log lines to scan, none matching",
+            source=source, fault="infrastructure",
+        )
     if matches:
         first = shown[0]
         reason = (
@@ -167,6 +176,107 @@ def logs_clean(
         {"since": iso(since), "window": window, "patterns": list(patterns), "scanned": scanned,
          "matching": len(matches), f"first {SHOWN_LINES}": shown},
     )
+    return verdict
+
+
+def replicas_steady(
+    replicas: Sequence[ReplicaState],
+    lines: Sequence[LogLine],
+    since: float,
+    *,
+    source: str | None = None,
+    since_note: str = "",
+) -> Verdict:
+    """Every replica of the candidate is recorded, wrote at least one log line since the
+    deploy, and never restarted since: a replica that crashed and came back is Ready now,
+    and its errors are in the previous container's log, not in the current one."""
+    check = "every replica of the candidate logged since the deploy and never restarted"
+    window = since_note or f"since {iso(since)}"
+    threshold = "each replica: recorded, ≥ 1 log line, 0 restarts since the deploy"
+    if not replicas:
+        return Verdict(check, False, "the platform lists no replica of the candidate's color",
+                       threshold=threshold, source=source, fault="infrastructure")
+    counts = {r.replica: 0 for r in replicas}
+    for line in lines:
+        if line.timestamp < since:
+            continue
+        owner = line.replica.split("/", 1)[0].removesuffix(" (previous)")
+        if owner in counts:
+            counts[owner] += 1
+    problems: list[str] = []
+    rows: list[str] = []
+    for r in replicas:
+        restart = ""
+        if r.restarts:
+            when = iso(r.last_restart_at) if r.last_restart_at is not None else "at an unknown time"
+            restart = f", {r.restarts} restarts (last {when})"
+        rows.append(f"{r.replica}: {'recorded' if r.recorded else 'NO RECORD'}, "
+                    f"{counts[r.replica]} log lines{restart}")
+        if not r.recorded:
+            problems.append(f"{r.replica} has no record on the platform: nothing can be read of it")
+        elif r.restarted_since(since):
+            problems.append(f"{r.replica} restarted {window} ({r.restarts} restarts in all)")
+        elif counts[r.replica] == 0:
+            problems.append(f"{r.replica} wrote no log line {window}")
+    verdict = Verdict(
+        check,
+        passed=not problems,
+        reason="; ".join(problems) or f"all {len(replicas)} replicas logged {window}, none restarted",
+        measured=f"{len(replicas) - len(problems)} of {len(replicas)} replicas steady ({window})",
+        threshold=threshold,
+        source=source,
+        details=rows,
+    )
+    verdict.attach_json("replicas", {
+        "since": iso(since), "window": window,
+        "replicas": [dataclasses.asdict(r) | {"log_lines": counts[r.replica]} for r in replicas],
+    })
+    return verdict
+
+
+@dataclass
+class UnderLoad:
+    """CPU and memory of the loaded color's replicas, read during the load run (one list per
+    reading) and once after it; a read that failed is kept as its reason."""
+
+    during: list[list[ResourceUse]] = field(default_factory=list)
+    after: list[ResourceUse] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def resources_under_load(
+    during: Sequence[Sequence[ResourceUse]],
+    after: Sequence[ResourceUse],
+    errors: Sequence[str],
+    config: RolloutConfig,
+    *,
+    source: str | None = None,
+) -> Verdict:
+    """Each replica's CPU averaged over the readings during the load (a sustained use, as
+    ``kubectl top`` averages over its window: one busy instant is no breach) and its peak
+    memory during and after the load, against the rollout limits."""
+    check = "CPU and memory of each replica within limits during and after the load"
+    threshold = f"≤ {config.cpu_cores_max:g} cores and ≤ {config.memory_mb_max:g} MB per replica"
+    if errors or not during:
+        reason = "; ".join(errors) or "no reading of CPU and memory during the load"
+        return Verdict(check, False, f"not measured under load: {reason}", threshold=threshold,
+                       source=source, fault="infrastructure")
+    cpu: dict[str, list[float]] = {}
+    memory: dict[str, int] = {}
+    for reading in [*during, after]:
+        for use in reading:
+            memory[use.replica] = max(memory.get(use.replica, 0), use.memory_bytes)
+    for reading in during:
+        for use in reading:
+            cpu.setdefault(use.replica, []).append(use.cpu_cores)
+    uses = [
+        ResourceUse(name, sum(cpu[name]) / len(cpu[name]) if cpu.get(name) else math.nan, memory[name])
+        for name in sorted(memory)
+    ]
+    verdict = resources_within(uses, config, source=source)
+    verdict.check = check
+    verdict.details.append(f"{len(during)} readings during the load, 1 after it "
+                           f"({len(after)} replicas); CPU averaged, memory at its peak")
     return verdict
 
 

@@ -1,7 +1,9 @@
 """Helpers the analysis modules share: query evidence on verdicts, and one verdict of many.
 
 A check about several things (every required index, every critical query) fails when any of
-them fails and carries every part's evidence, so one run shows all there is to fix.
+them fails and carries every part's evidence, so one run shows all there is to fix. A check
+with nothing to judge fails (rule 1: nothing judged is no pass) and names what to declare,
+unless the configuration opted out explicitly with a reason: that passes and says so.
 """
 
 from __future__ import annotations
@@ -21,10 +23,34 @@ def attach_records(verdict: Verdict, records: Mapping[str, QueryRecord]) -> None
         verdict.attach_json(f"{name}: rows", {"params": record.params, "rows": record.rows})
 
 
-def all_of(check: str, parts: Sequence[Verdict], *, empty_reason: str) -> Verdict:
-    """Passes only if every part passes; the message lists each part's verdict."""
+OPTED_OUT = "explicit opt-out"
+"""How a verdict that judged nothing by declaration begins its reason (and its measured value)."""
+
+
+def all_of(
+    check: str,
+    parts: Sequence[Verdict],
+    *,
+    empty_reason: str,
+    declare: str,
+    opt_out: str | None = None,
+) -> Verdict:
+    """Passes only if every part passes; the message lists each part's verdict.
+
+    No parts: fails with ``empty_reason`` and ``declare`` (what to write to have something
+    judged), a configuration fault; passes only with ``opt_out``, the configured reason why
+    nothing needs judging, and the verdict says it is an opt-out."""
     if not parts:
-        return Verdict(check=check, passed=True, reason=empty_reason)
+        if opt_out is not None:
+            return Verdict(
+                check=check, passed=True, reason=f"{OPTED_OUT}: {empty_reason}; reason given: {opt_out}",
+                measured=f"{OPTED_OUT}: nothing judged", threshold="declared in the environment file",
+                details=[f"{OPTED_OUT} — reason: {opt_out}", f"to judge it instead: {declare}"],
+            )
+        return Verdict(
+            check=check, passed=False, reason=f"{empty_reason}: nothing to judge, so nothing passes",
+            fault="configuration", details=[f"fix: {declare}"],
+        )
     if len(parts) == 1:
         only = parts[0]
         only.check = check

@@ -29,8 +29,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from shiftgate.config import bounds
 from shiftgate.config.files import describe, read_mapping
-from shiftgate.config.models import Environment
+from shiftgate.config.models import Environment, Override
 from shiftgate.config.paths import environment_file, project_root
 from shiftgate.errors import ConfigError
 
@@ -74,7 +75,9 @@ def load_environment(
         environment = Environment.model_validate(data)
     except ValidationError as exc:
         raise _config_error(exc, source, sources) from None
+    _check_bounds(environment, source, sources)
     environment.set_source(source)
+    environment.set_overrides(_overrides_applied(raw, env_vars, source, environment, sources))
     dsn = env_vars.get(environment.database.dsn_env)
     missing = ConfigError(
         source,
@@ -204,12 +207,8 @@ def _config_error(exc: ValidationError, file_source: str, sources: Mapping[Key, 
     lines: list[tuple[str, str, str]] = []
     for error in exc.errors():
         key = _clean_loc(error["loc"])
-        origin = file_source
-        for depth in range(len(key), 0, -1):
-            if key[:depth] in sources:
-                origin = sources[key[:depth]]
-                break
-        else:
+        origin = _origin_of(key, file_source, sources)
+        if origin == file_source:
             # A whole-section rule (versions: candidate not in specs) broken by an override
             # of one of its keys: that override is where the bad value came from.
             inside = [src for k, src in sources.items() if k[: len(key)] == key and key]
@@ -219,7 +218,78 @@ def _config_error(exc: ValidationError, file_source: str, sources: Mapping[Key, 
     if len(lines) > 1:
         rest = "; ".join(f"{o}: {k}: {p}" for o, k, p in lines[1:])
         problem = f"{problem} (also: {rest})"
-    return ConfigError(origin, key_text, problem)
+    return ConfigError(origin, key_text, problem + _over_file(origin, file_source))
+
+
+def _origin_of(key: Key, file_source: str, sources: Mapping[Key, str]) -> str:
+    """Where the value at ``key`` came from: the override that set it (or a section above
+    it), else the file."""
+    for depth in range(len(key), 0, -1):
+        if key[:depth] in sources:
+            return sources[key[:depth]]
+    return file_source
+
+
+def _check_bounds(environment: Environment, file_source: str, sources: Mapping[Key, str]) -> None:
+    """Bounds across settings (``shiftgate.config.bounds``), named by key and origin."""
+    found = bounds.problems(environment)
+    if not found:
+        return
+    lines = [(_origin_of(key, file_source, sources), ".".join(key), problem) for key, problem in found]
+    origin, key_text, problem = lines[0]
+    if len(lines) > 1:
+        problem += " (also: " + "; ".join(f"{o}: {k}: {p}" for o, k, p in lines[1:]) + ")"
+    raise ConfigError(origin, key_text, problem + _over_file(origin, file_source))
+
+
+def _over_file(origin: str, file_source: str) -> str:
+    """An override's error also names the file it overrides: file and key, whatever the source."""
+    return "" if origin == file_source else f" (overriding {file_source})"
+
+
+_MISSING = object()
+
+
+def _value_at(data: Any, key: Key) -> Any:
+    for part in key:
+        if not isinstance(data, dict) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
+
+
+def _overrides_applied(
+    raw: dict[str, Any],
+    env_vars: Mapping[str, str],
+    file_source: str,
+    environment: Environment,
+    sources: Mapping[Key, str],
+) -> list[Override]:
+    """Every override that changed a setting: its key, the value it replaced (the file's,
+    else the default), the value now and where it came from. ``run.*`` is left out: it is the
+    runner's context of the gate, journaled by the runner itself, not a setting of the gate."""
+    changed = [key for key in sources if key and key[0] != "run"]
+    if not changed:
+        return []
+    try:
+        base = Environment.model_validate(_interpolate(raw, env_vars, file_source, ()))
+        before_data: Any = base.model_dump(mode="json", by_alias=True)
+    except (ValidationError, ConfigError):
+        # The file alone is not valid (an override completes it): compare with its text.
+        before_data = _interpolate(raw, env_vars, file_source, ())
+    after_data = environment.model_dump(mode="json", by_alias=True)
+    found: list[Override] = []
+    for key in changed:
+        before, after = _value_at(before_data, key), _value_at(after_data, key)
+        if before == after:
+            continue
+        found.append(Override(
+            key=".".join(key),
+            before=None if before is _MISSING else before,
+            after=None if after is _MISSING else after,
+            origin=sources[key],
+        ))
+    return found
 
 
 def _clean_loc(loc: tuple[int | str, ...]) -> Key:

@@ -10,15 +10,34 @@ precedence and error reporting live in ``shiftgate.config.loader``.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from shiftgate.errors import ConfigError
 
 Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+PROMETHEUS_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+"""A Prometheus label name (the data model's rule); ``__`` names are reserved."""
+KUBERNETES_LABEL_KEY = re.compile(
+    r"^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+"""A Kubernetes label key: an optional DNS prefix and a name of at most 63 characters."""
+OPT_OUT = "none"
 
 
 def other_color(color: Color) -> Color:
@@ -26,9 +45,38 @@ def other_color(color: Color) -> Color:
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo must not silently fall back to a default."""
+    """Unknown keys are errors: a typo must not silently fall back to a default. Numbers are
+    finite: ``.inf`` or ``nan`` (from a file, ``${VAR}``, ``SHIFTGATE_*`` or ``--set``) would
+    make a threshold that nothing breaches, or that every comparison fails silently."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+
+def prometheus_label(value: str, what: str = "label name") -> str:
+    if not PROMETHEUS_LABEL.match(value) or value.startswith("__"):
+        raise ValueError(f"{value!r} is not a Prometheus {what} ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)")
+    return value
+
+
+LabelName = Annotated[str, AfterValidator(prometheus_label)]
+
+
+def per_color_name(value: str) -> str:
+    """A name template holding ``{color}`` and no other field: without it both colors would
+    be one object, and the checks would read the live color as the candidate."""
+    try:
+        blue, green = value.format(color="blue"), value.format(color="green")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"{value!r} may hold only the field {{color}} ({exc})") from None
+    if blue == green:
+        raise ValueError(f"{value!r} must hold {{color}}: both colors would be the same object")
+    return value
+
+
+def distinct_per_color(values: dict[Color, str]) -> dict[Color, str]:
+    if len(values) == len(COLORS) and len(set(values.values())) < len(values):
+        raise ValueError(f"both colors name the same object {next(iter(values.values()))!r}")
+    return values
 
 
 class HealthPaths(Strict):
@@ -48,6 +96,8 @@ class ServiceConfig(Strict):
     )
     health: HealthPaths = Field(default_factory=HealthPaths)
     metrics_path: str = Field("/metrics", description="Where each replica exposes metrics.")
+
+    _distinct_urls = field_validator("color_urls")(distinct_per_color)
 
     @model_validator(mode="after")
     def _both_colors(self) -> ServiceConfig:
@@ -103,9 +153,50 @@ class CriticalQuery(Strict):
 
 
 class VersionSpec(Strict):
+    """What one version needs of the database. The critical checks judge the candidate's
+    ``required_indexes`` and ``critical_queries``: a version declaring neither fails them
+    (nothing judged is no pass). A version that truly needs none says so with ``none`` and a
+    ``reason``, which the report shows as an explicit opt-out."""
+
     pool: PoolSizing
-    required_indexes: list[IndexRequirement] = Field(default_factory=list)
-    critical_queries: list[CriticalQuery] = Field(default_factory=list)
+    declared_indexes: list[IndexRequirement] | Literal["none"] = Field(
+        default_factory=list, alias="required_indexes",
+        description="Indexes the version's queries need; 'none' (with a reason) opts out.",
+    )
+    declared_queries: list[CriticalQuery] | Literal["none"] = Field(
+        default_factory=list, alias="critical_queries",
+        description="Queries on the hot path whose query plans must use an index; 'none' opts out.",
+    )
+    reason: str | None = Field(
+        None, min_length=1, description="Why the version opts out of required_indexes or critical_queries."
+    )
+
+    @model_validator(mode="after")
+    def _opt_out_has_reason(self) -> VersionSpec:
+        opted = self.indexes_opted_out or self.queries_opted_out
+        if opted and not (self.reason or "").strip():
+            raise ValueError("required_indexes/critical_queries: none needs a reason: why nothing is judged")
+        if self.reason is not None and not opted:
+            raise ValueError(
+                "reason is only for an opt-out (required_indexes: none or critical_queries: none)"
+            )
+        return self
+
+    @property
+    def required_indexes(self) -> list[IndexRequirement]:
+        return [] if isinstance(self.declared_indexes, str) else list(self.declared_indexes)
+
+    @property
+    def critical_queries(self) -> list[CriticalQuery]:
+        return [] if isinstance(self.declared_queries, str) else list(self.declared_queries)
+
+    @property
+    def indexes_opted_out(self) -> bool:
+        return self.declared_indexes == OPT_OUT
+
+    @property
+    def queries_opted_out(self) -> bool:
+        return self.declared_queries == OPT_OUT
 
 
 class Versions(Strict):
@@ -154,6 +245,24 @@ class DatabaseConfig(Strict):
         ge=0,
         description="Tables with at least this many estimated rows must never be read by a "
         "sequential scan on a hot path; smaller ones may be (the planner is right to).",
+    )
+    other_clients_lookback_s: float = Field(
+        3600, ge=60, le=7 * 86400,
+        description="Other clients (jobs, exporters, admins) count at their peak over this "
+        "look-back, not as connected at the moment of the check: a job connected 20 s of every "
+        "30 s is counted every time.",
+    )
+    other_clients_query: str | None = Field(
+        "sum(pg_stat_activity_count) - (sum(recommendation_db_pool_size) or vector(0))",
+        description="PromQL of the connections that are not the service's pools, one value per "
+        "time (postgres_exporter's pg_stat_activity_count minus the pools' open connections); "
+        "its peak over the look-back is taken. None: pg_stat_activity is sampled instead.",
+    )
+    other_clients_samples: int = Field(
+        10, ge=2, le=120, description="Without a query: snapshots of pg_stat_activity taken..."
+    )
+    other_clients_sample_interval_s: float = Field(
+        1.0, gt=0, le=60, description="...this far apart; their peak is the other clients' count."
     )
     _dsn: SecretStr | None = PrivateAttr(None)
     _missing: ConfigError | None = PrivateAttr(None)
@@ -251,13 +360,18 @@ class MonitoringConfig(Strict):
     alert_for_max_s: float = Field(
         300, ge=0, description="An alert whose `for` is longer pages too late to act on."
     )
-    required_labels: list[str] = Field(
+    required_labels: list[LabelName] = Field(
         default_factory=lambda: ["severity"], description="Labels every alert carries (routing)."
     )
-    required_annotations: list[str] = Field(
+    required_annotations: list[LabelName] = Field(
         default_factory=lambda: ["runbook_url"], description="Annotations every alert carries."
     )
     color_label: str = Field("color", description="Label telling the colors' series apart.")
+
+    @field_validator("color_label")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        return prometheus_label(value)
     requests_rate_query: str = Field(
         "color:recommendation_requests:rate30s",
         description="Requests/s per color: colors above 0 receive traffic (the live color).",
@@ -293,6 +407,8 @@ class KubernetesPlatform(Strict):
     )
     manifests: str = Field("deploy", description="Folder of the colors' manifests.")
 
+    _per_color = field_validator("deployment")(per_color_name)
+
 
 Platform = Annotated[SandboxPlatform | KubernetesPlatform, Field(discriminator="kind")]
 
@@ -309,6 +425,8 @@ class GatewayApiRouter(Strict):
     route: str = Field(description="HTTPRoute name.")
     backends: dict[Color, str] = Field(description="Service name of each color.")
 
+    _distinct = field_validator("backends")(distinct_per_color)
+
 
 class IstioRouter(Strict):
     kind: Literal["istio"]
@@ -316,12 +434,21 @@ class IstioRouter(Strict):
     virtual_service: str
     subsets: dict[Color, str] = Field(description="DestinationRule subset of each color.")
 
+    _distinct = field_validator("subsets")(distinct_per_color)
+
 
 class ServiceSelectorRouter(Strict):
     kind: Literal["service-selector"]
     namespace: str
     service: str
     selector_key: str = Field("color", description="Pod label that selects the color.")
+
+    @field_validator("selector_key")
+    @classmethod
+    def _label_key(cls, value: str) -> str:
+        if not KUBERNETES_LABEL_KEY.match(value) or len(value) > 317:
+            raise ValueError(f"{value!r} is not a Kubernetes label key")
+        return value
     skip_partial_shift: bool = Field(
         False, description="Plans skip 50 % steps instead of refusing them (no weights here)."
     )
@@ -428,6 +555,38 @@ class RunContext(Strict):
     deployed_at: float | None = Field(None, description="Unix time the deploy began.")
 
 
+@dataclass(frozen=True)
+class Override:
+    """A setting an override changed (``SHIFTGATE_*`` variable or ``--set``): the journal's
+    ``run_started`` and the report's environment carry these, so a gate that passed under a
+    loosened threshold says so."""
+
+    key: str
+    before: Any
+    """The file's value, else the default; None where there was none."""
+    after: Any
+    origin: str
+    """``environment variable SHIFTGATE_…`` or ``command line --set key=value``."""
+
+    @property
+    def source(self) -> str:
+        for prefix in ("environment variable ", "command line "):
+            if self.origin.startswith(prefix):
+                return self.origin[len(prefix):]
+        return self.origin
+
+    def describe(self) -> str:
+        return f"`{self.key}` {_shown(self.before)} → {_shown(self.after)}, from `{self.source}`"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "before": self.before, "after": self.after,
+                "source": self.source, "text": self.describe()}
+
+
+def _shown(value: Any) -> str:
+    return "(unset)" if value is None else str(value)
+
+
 class Environment(Strict):
     name: str
     service: ServiceConfig
@@ -443,6 +602,15 @@ class Environment(Strict):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     run: RunContext = Field(default_factory=RunContext)
     _source: str = PrivateAttr("environment file")
+    _overrides: list[Override] = PrivateAttr(default_factory=list)
+
+    @property
+    def overrides(self) -> list[Override]:
+        """Settings changed by ``SHIFTGATE_*`` variables or ``--set`` (set by the loader)."""
+        return list(self._overrides)
+
+    def set_overrides(self, overrides: list[Override]) -> None:
+        self._overrides = list(overrides)
 
     @property
     def source(self) -> str:

@@ -23,7 +23,7 @@ from shiftgate.config.models import COLORS, Color, Environment
 from shiftgate.config.models import KubernetesPlatform as KubernetesPlatformConfig
 from shiftgate.errors import SourceUnavailable
 from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeReads, Resource, make_api_client
-from shiftgate.probes.platform import LogLine, PlatformError, ResourceUse, RolloutStatus
+from shiftgate.probes.platform import LogLine, PlatformError, ReplicaState, ResourceUse, RolloutStatus
 
 VERSION_LABEL = "app.kubernetes.io/version"
 DEPLOYMENTS = Resource("deployments", "apps")
@@ -78,6 +78,32 @@ def decide_rollout(color: Color, deployment: Json) -> RolloutStatus:
 def _quantity(text: str) -> float:
     """A Kubernetes quantity ("250m", "12345n", "64Mi") as a number of units."""
     return float(parse_quantity(text))  # type: ignore[no-untyped-call]
+
+
+def _timestamp(text: str | None) -> float | None:
+    """An RFC 3339 time of the API (``2024-05-01T10:00:00Z``) as Unix time; None if absent."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def replica_state(pod: Json) -> ReplicaState:
+    """A pod's restarts (``kubectl get pods`` RESTARTS) and when the latest one ended."""
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    ended = [
+        _timestamp(s.get("lastState", {}).get("terminated", {}).get("finishedAt")) for s in statuses
+        if s.get("restartCount", 0) > 0
+    ]
+    known = [t for t in ended if t is not None]
+    return ReplicaState(
+        replica=pod["metadata"]["name"],
+        restarts=sum(int(s.get("restartCount", 0)) for s in statuses),
+        # One restart of unknown time makes the latest unknown: fail closed.
+        last_restart_at=max(known) if known and len(known) == len(ended) else None,
+    )
 
 
 def _parse_log(replica: str, text: str, since: float) -> list[LogLine]:
@@ -195,7 +221,31 @@ class KubernetesPlatformView:
                 )
                 replica = name if len(containers) == 1 else f"{name}/{container}"
                 lines.extend(_parse_log(replica, text, since))
+            lines.extend(self._previous_logs(pod, since, seconds, len(containers) > 1))
         return sorted(lines, key=lambda line: line.timestamp)
+
+    def _previous_logs(self, pod: Json, since: float, seconds: int, several: bool) -> list[LogLine]:
+        """``kubectl logs --previous`` of each container that restarted: a crash's errors
+        are in the container that died, not in the one running now."""
+        name = pod["metadata"]["name"]
+        lines: list[LogLine] = []
+        for status in pod.get("status", {}).get("containerStatuses") or []:
+            if status.get("restartCount", 0) <= 0:
+                continue
+            container = status.get("name")
+            text = self.calls.read_text(
+                "get", POD_LOGS, self.core.read_namespaced_pod_log, name, self.namespace,
+                container=container, timestamps=True, since_seconds=seconds, previous=True,
+            )
+            replica = f"{name}/{container}" if several else name
+            lines.extend(_parse_log(f"{replica} (previous)", text, since))
+        return lines
+
+    def replicas(self, color: Color) -> list[ReplicaState]:
+        pods = self.calls.read(
+            "list", PODS, self.core.list_namespaced_pod, self.namespace, label_selector=self._selector(color)
+        )
+        return [replica_state(pod) for pod in pods.get("items", [])]
 
     def resource_use(self, color: Color) -> list[ResourceUse]:
         found = self.calls.read_optional(

@@ -51,6 +51,31 @@ class LogLine:
     text: str
 
 
+@dataclass(frozen=True)
+class ReplicaState:
+    """One replica of a color as the platform records it: the log check's way to tell a
+    replica that logged nothing, or crashed and came back, from a healthy one.
+
+    ``recorded`` False: the platform lists the replica but holds no record of it (the
+    sandbox's state has no process for it): nothing can be read, so it fails closed.
+    ``restarts``: container restarts (Kubernetes ``restartCount``, summed over containers);
+    ``last_restart_at``: when the latest one ended (``lastState.terminated.finishedAt``),
+    None when unknown."""
+
+    replica: str
+    recorded: bool = True
+    restarts: int = 0
+    last_restart_at: float | None = None
+
+    def restarted_since(self, since: float) -> bool:
+        """Restarted after ``since``; a restart of unknown time counts (fail closed)."""
+        if self.restarts <= 0:
+            return False
+        if self.last_restart_at is not None:
+            return self.last_restart_at >= since
+        return True
+
+
 class PlatformView(Protocol):
     """Reads only: safe on production, and all a check can reach."""
 
@@ -68,7 +93,12 @@ class PlatformView(Protocol):
         ...
 
     def logs(self, color: Color, since: float) -> list[LogLine]:
-        """Log lines of the color's replicas since a Unix time."""
+        """Log lines of the color's replicas since a Unix time, including the previous
+        container's of a replica that restarted (``kubectl logs --previous``)."""
+        ...
+
+    def replicas(self, color: Color) -> list[ReplicaState]:
+        """Every replica the color should run, with its restarts; one without a record too."""
         ...
 
     def resource_use(self, color: Color) -> list[ResourceUse]: ...

@@ -149,6 +149,9 @@ class Scan:
     index: str | None
     total_cost: float
     index_cond: str | None = None
+    bitmap: tuple[Scan, ...] = ()
+    """Of a Bitmap Heap Scan: the Bitmap Index Scans that build its bitmap (under BitmapAnd
+    and BitmapOr too). The heap scan names no index: these say which it reads and how."""
 
 
 @dataclass(frozen=True)
@@ -170,17 +173,36 @@ class QueryPlanFact:
         return list(_scans(self.plan))
 
 
+BITMAP_HEAP = "Bitmap Heap Scan"
+BITMAP_INDEX = "Bitmap Index Scan"
+
+
+def _scan(node: dict[str, Any], bitmap: tuple[Scan, ...] = ()) -> Scan:
+    schema = node.get("Schema")
+    name = node.get("Relation Name")
+    return Scan(
+        node_type=str(node.get("Node Type")),
+        relation=(f"{schema}.{name}" if schema else name) if name else None,
+        index=node.get("Index Name"),
+        total_cost=float(node.get("Total Cost", 0.0)),
+        index_cond=node.get("Index Cond"),
+        bitmap=bitmap,
+    )
+
+
+def _bitmap_index_scans(node: dict[str, Any]) -> Iterator[Scan]:
+    """The Bitmap Index Scans under a bitmap node (through BitmapAnd / BitmapOr)."""
+    for child in node.get("Plans", []):
+        if child.get("Node Type") == BITMAP_INDEX:
+            yield _scan(child)
+        else:
+            yield from _bitmap_index_scans(child)
+
+
 def _scans(node: dict[str, Any]) -> Iterator[Scan]:
     if "Relation Name" in node or "Index Name" in node:
-        schema = node.get("Schema")
-        name = node.get("Relation Name")
-        yield Scan(
-            node_type=str(node.get("Node Type")),
-            relation=(f"{schema}.{name}" if schema else name) if name else None,
-            index=node.get("Index Name"),
-            total_cost=float(node.get("Total Cost", 0.0)),
-            index_cond=node.get("Index Cond"),
-        )
+        bitmap = tuple(_bitmap_index_scans(node)) if node.get("Node Type") == BITMAP_HEAP else ()
+        yield _scan(node, bitmap)
     for child in node.get("Plans", []):
         yield from _scans(child)
 

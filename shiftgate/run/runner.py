@@ -209,6 +209,8 @@ class Runner:
             plan=self.ctx.plan.name, candidate=candidate, stable=versions[live],
             candidate_color=other_color(live), stable_color=live, weights=weights,
             versions=versions,
+            # Settings changed by SHIFTGATE_* or --set: a pass under a loosened threshold says so.
+            overrides=[o.as_dict() for o in self.env.overrides],
         )
         state = read_run(journal.folder)
         assert state is not None

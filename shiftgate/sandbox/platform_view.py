@@ -24,7 +24,7 @@ import requests
 
 from shiftgate.config.models import COLORS, Color, Environment
 from shiftgate.errors import SourceUnavailable
-from shiftgate.probes.platform import LogLine, ResourceUse, RolloutStatus
+from shiftgate.probes.platform import LogLine, ReplicaState, ResourceUse, RolloutStatus
 from shiftgate.sandbox import processes
 from shiftgate.sandbox import state as st
 
@@ -131,6 +131,13 @@ class SandboxPlatformView:
             start = max(since, record.create_time - _START_TOLERANCE_S)
             lines.extend(line for line in parse_log(name, text, written) if line.timestamp >= start)
         return sorted(lines, key=lambda line: line.timestamp)
+
+    def replicas(self, color: Color) -> list[ReplicaState]:
+        """Every replica of the color; one without a process record is listed unrecorded (the
+        log check fails it). Nothing restarts a sandbox replica: a new process is a deploy."""
+        state = self._state()
+        return [ReplicaState(name, recorded=record is not None)
+                for name, record in self._replicas(state, color)]
 
     def resource_use(self, color: Color) -> list[ResourceUse]:
         state = self._state()

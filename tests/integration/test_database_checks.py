@@ -285,3 +285,29 @@ def test_checks_pass_with_the_shipped_least_privilege_role(
         assert "4 passed" in result.stdout
     finally:
         admin("DROP OWNED BY it_probe_role", "DROP ROLE IF EXISTS it_probe_role")
+
+
+NOTHING_DECLARED = {
+    "SHIFTGATE_VERSIONS__SPECS__2.5.0__REQUIRED_INDEXES": "[]",
+    "SHIFTGATE_VERSIONS__SPECS__2.5.0__CRITICAL_QUERIES": "[]",
+}
+
+
+def test_candidate_declaring_nothing_fails_the_critical_checks(sandbox: dict[str, Any]) -> None:
+    """Issue 13 item 2. Before: with no required index and no critical query declared for the
+    candidate, both critical database checks passed in the incident state without reading the
+    database (exit 0). Now both fail naming what to declare (exit 1); an explicit opt-out with
+    a reason passes and says so."""
+    result = run_checks("checks/database/test_indexes.py", "checks/database/test_query_plans.py",
+                        env=NOTHING_DECLARED)
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "version 2.5.0 declares no required index: nothing to judge" in out
+    assert "version 2.5.0 declares no critical query: nothing to judge" in out
+    assert "2 failed" in out and "Traceback" not in out
+    opted = run_checks(
+        "checks/database/test_indexes.py", "checks/database/test_query_plans.py",
+        env={key: "none" for key in NOTHING_DECLARED}
+        | {"SHIFTGATE_VERSIONS__SPECS__2.5.0__REASON": "the drill opts out on purpose"},
+    )
+    assert opted.returncode == 0, opted.stdout + opted.stderr

@@ -64,7 +64,10 @@ def test_remediated_candidate_passes_well_below_slo(candidate_on_blue: Path, tmp
     remediated(candidate_on_blue)
     result = run_checks(short_profile(tmp_path))
     assert result.returncode == 0, result.stdout[-3000:]
-    assert result.stdout.count("PASSED") == 5
+    # Five load checks, and the candidate's CPU, memory, logs and restarts under the load.
+    assert result.stdout.count("PASSED") == 7
+    assert outcome(result, "test_cpu_and_memory_under_load") == "PASSED"
+    assert outcome(result, "test_logs_clean_after_load") == "PASSED"
 
 
 def test_injected_errors_fail_on_error_ratio(candidate_on_blue: Path, tmp_path: Path) -> None:
@@ -84,6 +87,9 @@ def test_stopped_idle_color_fails_with_a_reason(candidate_on_blue: Path, tmp_pat
     assert result.returncode == 1
     assert outcome(result, "test_error_ratio_under_load") == "FAILED"
     assert "error ratio 100.00%" in result.stdout
+    # Issue 13 item 5: nothing to measure under load is a failure, not a pass on no data.
+    assert outcome(result, "test_cpu_and_memory_under_load") == "FAILED"
+    assert "not measured under load: during the load: replica blue-1 unavailable" in result.stdout
     manager.up(candidate_on_blue)  # the replicas come back for the next test
 
 

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.integration
 
 CHECKS = ["checks/rollout/test_rollout_ready.py", "checks/rollout/test_logs_since_deploy.py",
           "checks/rollout/test_resources.py"]
-READY, LOGS, RESOURCES = (
+READY, LOGS, RESOURCES, STEADY = (
     "test_candidate_rollout_complete", "test_no_errors_in_logs_since_deploy",
-    "test_cpu_and_memory_per_replica",
+    "test_cpu_and_memory_per_replica", "test_every_replica_logged_and_never_restarted",
 )
 
 
@@ -53,7 +53,7 @@ def test_candidate_ready_and_clean_passes_the_rollout_checks(candidate_on_blue: 
     so a subset of the post-deploy gate is not "the gate" (issue 13)."""
     result = run_checks("--set", f"run.deployed_at={time.time() - 60}")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert [outcome(result, c) for c in (READY, LOGS, RESOURCES)] == ["PASSED"] * 3
+    assert [outcome(result, c) for c in (READY, LOGS, RESOURCES, STEADY)] == ["PASSED"] * 4
 
 
 def test_killed_replica_fails_the_rollout_check(candidate_on_blue: Path) -> None:
@@ -111,7 +111,28 @@ def test_unreachable_platform_fails_every_check_with_a_reason(
     env = {**os.environ, **st.exported_environ(sandbox_dir), st.STATE_DIR_ENV: str(tmp_path)}
     result = run_checks(env=env)
     assert result.returncode == 1
-    assert [outcome(result, c) for c in (READY, LOGS, RESOURCES)] == ["FAILED"] * 3
-    # Three failures; the short summary repeats them in full where CI=true stops truncation.
-    assert result.stdout.count(f"sandbox {tmp_path} unavailable: never started") in (3, 6)
+    assert [outcome(result, c) for c in (READY, LOGS, RESOURCES, STEADY)] == ["FAILED"] * 4
+    # Four failures; the short summary repeats them in full where CI=true stops truncation.
+    assert result.stdout.count(f"sandbox {tmp_path} unavailable: never started") in (4, 8)
     assert "Traceback" not in result.stdout and "SKIPPED" not in result.stdout
+
+
+def test_replica_without_a_record_fails_the_log_checks(candidate_on_blue: Path) -> None:
+    """Issue 13 item 2. Before: the sandbox skipped a replica without a record and the log
+    check passed on the other's lines (exit 0). Now the replica check fails naming it, and a
+    replica that wrote nothing since the deploy fails too (exit 1)."""
+    state = st.load(candidate_on_blue)
+    assert state is not None
+    record = state.processes.pop("blue-2")
+    st.save(candidate_on_blue, state)
+    try:
+        result = run_checks("--set", f"run.deployed_at={time.time() - 60}", "-k", STEADY)
+    finally:
+        state.processes["blue-2"] = record
+        st.save(candidate_on_blue, state)
+    assert result.returncode == 1
+    assert outcome(result, STEADY) == "FAILED"
+    assert "blue-2 has no record on the platform" in result.stdout
+    silent = run_checks("--set", f"run.deployed_at={time.time() + 1}", "-k", STEADY)
+    assert silent.returncode == 1
+    assert "blue-1 wrote no log line since the deploy" in silent.stdout

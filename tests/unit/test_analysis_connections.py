@@ -8,6 +8,8 @@ from shiftgate.analysis.connections import (
     connection_capacity,
     connections_in_use,
     peak_demand,
+    peak_from_series,
+    peak_of_snapshots,
     required_max_connections,
 )
 from shiftgate.config.loader import load_environment
@@ -113,3 +115,43 @@ def test_connections_in_use_ratio(in_use: int, max_connections: int, passed: boo
     verdict = connections_in_use(settings(max_connections), activity(app=in_use), env().database)
     assert verdict.passed is passed, verdict.message()
     assert "app" in verdict.message()
+
+
+# -- other clients at their peak over the look-back (issue 13, item 6) ----------------------
+WINDOW = "the look-back of 3600 s (2026-01-01T00:00:00Z to 2026-01-01T01:00:00Z, step 15 s)"
+
+
+def test_a_job_absent_at_the_moment_of_the_check_counts_at_its_peak() -> None:
+    """Issue 13 item 6. Before: other clients counted as connected at that moment; a batch job
+    holding 20 connections 20 s of every 30 s, away when the check ran, was left out and the
+    capacity check passed (preflight exit 0). Now its peak over the look-back counts (exit 1)."""
+    environment = env()
+    demand_now = peak_demand(settings(100), activity(**POOLS_NOW), environment).demand
+    usable = demand_now + 10  # fits by 10 without the job
+    server = settings(usable + 3)
+    assert connection_capacity(server, activity(**POOLS_NOW), environment).passed  # before
+    peak = peak_from_series([0, 20, 0, 20, 0], WINDOW, {"source": "prometheus"})
+    verdict = connection_capacity(server, activity(**POOLS_NOW), environment, peak)
+    assert not verdict.passed
+    assert f"other clients at their peak 20 over {WINDOW}" in verdict.message()
+    assert any(a.name == "other clients over the look-back" for a in verdict.attachments)
+
+
+def test_the_peak_never_counts_fewer_than_connected_now() -> None:
+    peak = peak_from_series([1, 2], WINDOW, {})
+    demand = peak_demand(settings(200), activity(**POOLS_NOW, batch_job=7), env(), peak)
+    assert demand.terms[2].connections == 7
+
+
+@pytest.mark.parametrize("values", [[], [float("nan")], [-1.0]])
+def test_no_value_over_the_look_back_fails_closed(values: list[float]) -> None:
+    peak = peak_from_series(values, WINDOW, {"source": "prometheus"})
+    verdict = connection_capacity(settings(500), activity(**POOLS_NOW), env(), peak)
+    assert not verdict.passed and verdict.fault == "infrastructure"
+    assert f"no value of the other clients' connections over {WINDOW}" in verdict.reason
+
+
+def test_snapshots_count_only_other_clients() -> None:
+    snapshots = [activity(**POOLS_NOW), activity(**POOLS_NOW, batch_job=9), activity(**POOLS_NOW)]
+    peak = peak_of_snapshots(snapshots, env(), "3 snapshots 1 s apart")
+    assert (peak.connections, peak.points) == (9, 3)

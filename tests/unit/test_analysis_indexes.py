@@ -131,6 +131,18 @@ def test_several_requirements_report_every_failure() -> None:
     assert "ok: index on public.recommendations (user_segment) exists" in verdict.message()
 
 
-def test_no_requirement_passes_and_says_so() -> None:
+def test_no_requirement_fails_naming_what_to_declare() -> None:
+    """Issue 13 item 2. Before: a candidate declaring no required index passed the critical
+    index check without touching the database (preflight exit 0). Now: it fails as a
+    configuration fault naming the key to fill (exit 1)."""
     verdict = required_indexes([], [], CONFIG, version="2.4.3")
-    assert verdict.passed and "declares no required index" in verdict.reason
+    assert not verdict.passed and verdict.fault == "configuration"
+    assert "declares no required index: nothing to judge" in verdict.reason
+    assert "versions.specs.2.4.3.required_indexes" in verdict.message()
+
+
+def test_explicit_opt_out_passes_and_shows_as_such() -> None:
+    verdict = required_indexes([], [], CONFIG, version="2.4.3", opt_out="reads by primary key only")
+    assert verdict.passed
+    assert verdict.reason == ("explicit opt-out: version 2.4.3 declares no required index; "
+                              "reason given: reads by primary key only")

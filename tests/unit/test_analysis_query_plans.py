@@ -123,9 +123,65 @@ def test_evidence_holds_query_params_and_plan() -> None:
     assert '"segment": 0' in str(plan_attachments[0].body) and "Seq Scan" in str(plan_attachments[0].body)
 
 
-def test_no_plan_fails_closed_and_no_query_passes() -> None:
+def test_no_plan_fails_closed() -> None:
     assert not query_plan(CriticalQueryPlans(QUERY, [], {}), CONFIG).passed
-    assert query_plans([], CONFIG, version="2.5.0").passed
+
+
+def test_no_critical_query_declared_fails_naming_what_to_declare() -> None:
+    """Issue 13 item 2. Before: a candidate declaring no critical query passed the query-plan
+    check without touching the database (all_of with no parts: passed; the preflight gate
+    exit 0). Now: the check fails as a configuration fault naming the key to fill (exit 1)."""
+    verdict = query_plans([], CONFIG, version="2.5.0")
+    assert not verdict.passed and verdict.fault == "configuration"
+    assert "version 2.5.0 declares no critical query: nothing to judge" in verdict.reason
+    assert "versions.specs.2.5.0.critical_queries" in verdict.message()
+    assert "`critical_queries: none` with a `reason:`" in verdict.message()
+
+
+def test_explicit_opt_out_passes_and_says_so() -> None:
+    verdict = query_plans([], CONFIG, version="2.5.0", opt_out="serves a static catalog")
+    assert verdict.passed
+    assert verdict.reason.startswith("explicit opt-out: version 2.5.0 declares no critical query")
+    assert "serves a static catalog" in verdict.reason and verdict.measured.startswith("explicit opt-out")
+
+
+def bitmap_of(index: str, cond: str | None, *, under: str | None = None) -> dict[str, Any]:
+    inner = node("Bitmap Index Scan", 20.0, index=index, cond=cond)
+    if under:  # BitmapAnd / BitmapOr between the heap scan and its index scans
+        inner = node(under, 40.0, children=[
+            node("Bitmap Index Scan", 10.0, index="recommendations_user_segment_idx",
+                 cond="(recommendations.user_segment = 0)"), inner])
+    return node("Limit", 400.0, children=[node("Bitmap Heap Scan", 400.0, "recommendations",
+                                               children=[inner])])
+
+
+@pytest.mark.parametrize("under", [None, "BitmapOr", "BitmapAnd"])
+def test_bitmap_scan_of_an_index_led_by_another_column_fails(under: str | None) -> None:
+    """Issue 13 item 2 (negative test). Before: the Bitmap Index Scan was skipped ("judged
+    through its Bitmap Heap Scan's index") but the heap scan names no index, so a bitmap scan
+    of the index led by score, searched only by user_segment, passed (preflight exit 0) where
+    the same query plan as an Index Scan fails. Now it fails by the leading-column rule (exit 1)."""
+    unbounded = QUERY.model_copy(update={"max_cost": None})
+    shape = bitmap_of("recommendations_score_segment_idx", "(recommendations.user_segment = 0)", under=under)
+    verdict = query_plan(plans(shape, query=unbounded), CONFIG)
+    assert not verdict.passed
+    assert ("Bitmap Heap Scan of public.recommendations reads all of recommendations_score_segment_idx: "
+            "its leading column score is not searched (~2,000,000 rows") in verdict.message()
+    assert "(bitmap of " in verdict.message()
+
+
+def test_bitmap_scan_on_a_small_table_passes_and_unknown_size_fails() -> None:
+    unbounded = QUERY.model_copy(update={"max_cost": None})
+    shape = bitmap_of("recommendations_score_segment_idx", "(recommendations.user_segment = 0)")
+    assert query_plan(plans(shape, rows=5_000, query=unbounded), CONFIG).passed
+    assert not query_plan(plans(shape, rows=None, query=unbounded), CONFIG).passed
+
+
+def test_bitmap_heap_scan_without_an_index_scan_fails_closed() -> None:
+    unbounded = QUERY.model_copy(update={"max_cost": None})
+    bare = node("Bitmap Heap Scan", 400.0, "recommendations")
+    verdict = query_plan(plans(bare, query=unbounded), CONFIG)
+    assert not verdict.passed and "without a Bitmap Index Scan" in verdict.message()
 
 
 @pytest.mark.parametrize(

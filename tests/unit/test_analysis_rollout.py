@@ -12,6 +12,8 @@ from shiftgate.analysis import rollout
 from shiftgate.analysis.rollout import Candidate, log_window
 from shiftgate.config.models import Color, RolloutConfig
 from shiftgate.platforms.base import LogLine, ResourceUse, RolloutStatus
+from shiftgate.probes.kubernetes_platform import replica_state
+from shiftgate.probes.platform import ReplicaState
 from shiftgate.sandbox.platform import parse_log
 
 CANDIDATE = "2.5.0"
@@ -91,8 +93,72 @@ def test_clean_logs_pass() -> None:
     assert "since x" in str(verdict.measured)
 
 
-def test_no_lines_since_the_deploy_pass() -> None:
-    assert rollout.logs_clean([], PATTERNS, SINCE).passed
+def test_no_lines_since_the_deploy_fail() -> None:
+    """Issue 13 item 2. Before: zero log lines passed ("none of 0 log lines matches"; the
+    post-deploy gate exit 0). Now: nothing to scan fails (exit 1)."""
+    verdict = rollout.logs_clean([], PATTERNS, SINCE)
+    assert not verdict.passed and "no log line since" in verdict.reason
+    old = line("fine", at=SINCE - 1)
+    assert not rollout.logs_clean([old], PATTERNS, SINCE).passed
+
+
+# -- replicas_steady -------------------------------------------------------------------------
+def steady(*replicas: ReplicaState, lines: list[LogLine] | None = None) -> rollout.Verdict:
+    shown = [line("INFO up", replica="blue-1"), line("INFO up", replica="blue-2")] if lines is None else lines
+    return rollout.replicas_steady(replicas, shown, SINCE, since_note="since the deploy")
+
+
+def test_replicas_that_logged_and_never_restarted_pass() -> None:
+    verdict = steady(ReplicaState("blue-1"), ReplicaState("blue-2", restarts=3, last_restart_at=SINCE - 60))
+    assert verdict.passed, verdict.message()
+    assert verdict.reason == "all 2 replicas logged since the deploy, none restarted"
+
+
+def test_a_replica_without_a_log_line_since_the_deploy_fails() -> None:
+    """Issue 13 item 2. Before: a replica that wrote nothing was invisible (its siblings'
+    lines passed the log check, exit 0). Now it fails by name (exit 1)."""
+    only_one = [line("INFO up", replica="blue-1")]
+    verdict = steady(ReplicaState("blue-1"), ReplicaState("blue-2"), lines=only_one)
+    assert not verdict.passed and verdict.reason == "blue-2 wrote no log line since the deploy"
+
+
+def test_a_replica_without_a_record_fails() -> None:
+    """Issue 13 item 2. Before: the sandbox skipped a replica without a record (exit 0).
+    Now it fails (exit 1)."""
+    verdict = steady(ReplicaState("blue-1"), ReplicaState("blue-2", recorded=False))
+    assert not verdict.passed
+    assert "blue-2 has no record on the platform" in verdict.reason
+
+
+@pytest.mark.parametrize("last", [SINCE + 5, None], ids=["after the deploy", "unknown time"])
+def test_a_restart_since_the_deploy_fails(last: float | None) -> None:
+    """Issue 13 item 2. Before: restarts were never counted, so a crash-looping pod that is
+    Ready now passed (exit 0). Now a restart since the deploy (or of unknown time) fails (exit 1)."""
+    verdict = steady(ReplicaState("blue-1"), ReplicaState("blue-2", restarts=1, last_restart_at=last))
+    assert not verdict.passed
+    assert verdict.reason == "blue-2 restarted since the deploy (1 restarts in all)"
+
+
+def test_no_replica_fails_closed() -> None:
+    assert not rollout.replicas_steady([], [line("x")], SINCE).passed
+
+
+def test_previous_container_lines_count_for_their_pod() -> None:
+    lines = [line("INFO", replica="pod-a/app (previous)"), line("INFO", replica="pod-b")]
+    assert steady(ReplicaState("pod-a"), ReplicaState("pod-b"), lines=lines).passed
+
+
+def test_kubernetes_restarts_come_from_the_container_statuses() -> None:
+    pod = {"metadata": {"name": "p"}, "status": {"containerStatuses": [
+        {"name": "app", "restartCount": 2,
+         "lastState": {"terminated": {"finishedAt": "2023-11-14T22:13:30Z"}}},
+        {"name": "sidecar", "restartCount": 0},
+    ]}}
+    state = replica_state(pod)
+    assert (state.restarts, state.last_restart_at) == (2, 1_700_000_010.0)
+    unknown = {"metadata": {"name": "p"}, "status": {"containerStatuses": [{"restartCount": 1}]}}
+    assert replica_state(unknown).last_restart_at is None
+    assert replica_state({"metadata": {"name": "p"}, "status": {}}).restarts == 0
 
 
 @pytest.mark.parametrize(
@@ -229,3 +295,45 @@ def test_sandbox_log_lines_get_their_own_or_the_next_timestamp() -> None:
     stamps = [round(entry.timestamp - SINCE, 1) for entry in lines]
     assert stamps == [0.5, 0.5, 10.0, 10.0, 99.0]
     assert lines[1].text.endswith("request failed") and lines[0].replica == "blue-1"
+
+
+# -- resources_under_load --------------------------------------------------------------------
+def reading(replica: str, cpu: float, mb: float) -> ResourceUse:
+    return ResourceUse(replica, cpu, int(mb * MB))
+
+
+def test_memory_grown_only_under_load_fails() -> None:
+    """Issue 13 item 5. Before: the post-deploy gate read CPU and memory once, before the load
+    test, on idle replicas (120 MB: exit 0). Now the readings during the load catch the 600 MB
+    peak (exit 1)."""
+    config = RolloutConfig()
+    idle = [reading("blue-1", 0.01, 120), reading("blue-2", 0.01, 118)]
+    assert rollout.resources_within(idle, config).passed  # what the gate judged before
+    during = [idle, [reading("blue-1", 0.6, 380), reading("blue-2", 0.5, 300)],
+              [reading("blue-1", 0.7, 600), reading("blue-2", 0.6, 310)]]
+    verdict = rollout.resources_under_load(during, idle, [], config, source="blue under load")
+    assert not verdict.passed
+    assert verdict.reason == "blue-1 memory 600.0 MB > 512 MB"
+    assert "3 readings during the load, 1 after it" in verdict.message()
+
+
+def test_cpu_under_load_is_averaged_and_memory_peaks_after_count() -> None:
+    config = RolloutConfig()
+    during = [[reading("blue-1", 1.4, 200)], [reading("blue-1", 0.4, 210)]]
+    assert rollout.resources_under_load(during, [reading("blue-1", 0.0, 220)], [], config).passed
+    busy = [[reading("blue-1", 1.4, 200)], [reading("blue-1", 1.2, 210)]]
+    assert "CPU 1.30 cores > 1" in rollout.resources_under_load(busy, [], [], config).reason
+    after = [reading("blue-1", 0.0, 700)]
+    assert "memory 700.0 MB" in rollout.resources_under_load(during, after, [], config).reason
+
+
+@pytest.mark.parametrize(
+    ("during", "errors", "expected"),
+    [([], [], "no reading of CPU and memory during the load"),
+     ([[reading("blue-1", 0.1, 100)]], ["after the load: replica blue-1 unavailable"], "after the load")],
+)
+def test_not_measured_under_load_fails_closed(
+    during: list[list[ResourceUse]], errors: list[str], expected: str
+) -> None:
+    verdict = rollout.resources_under_load(during, [], errors, RolloutConfig())
+    assert not verdict.passed and expected in verdict.reason and verdict.fault == "infrastructure"

@@ -162,7 +162,11 @@ def test_unreachable_prometheus_fails_every_check_with_the_reason() -> None:
 
 
 def test_too_few_samples_fail() -> None:
-    verdict = slo.error_ratio(window(env("analysis.window_s=4", "analysis.min_samples=5")))
+    # The loader refuses a window too short to hold min_samples (shiftgate.config.bounds);
+    # the analysis must still fail closed when fewer arrive, so the window is cut after loading.
+    environment = env("analysis.min_samples=5")
+    environment.analysis.window_s = 4
+    verdict = slo.error_ratio(window(environment))
     assert not verdict.passed and "too few samples of error_ratio: 3, need 5" in verdict.reason
 
 
