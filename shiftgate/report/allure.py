@@ -251,6 +251,10 @@ def environment_facts(environment: Environment | None, gate: str | None) -> dict
             "version.candidate": environment.versions.candidate,
             "run.id": environment.run.id or "none",
         }
+        # Every setting changed from the file shows with its source: the reviewer sees what
+        # this gate was judged against.
+        for o in environment.overrides:
+            facts[f"override.{o.key}"] = f"{o.before} → {o.after}, from {o.source}"
     return facts
 
 

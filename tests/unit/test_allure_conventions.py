@@ -171,3 +171,15 @@ def test_steps_are_no_ops_until_installed() -> None:
     finally:
         steps.install(None)
     assert seen == ["GET postgresql://u:***@h/db"]
+
+
+def test_the_report_environment_shows_each_override_with_its_source() -> None:
+    from shiftgate.config.loader import load_environment
+    from shiftgate.report.allure import environment_facts
+    from tests.unit.test_config import ENV
+
+    environment = load_environment("sandbox", environ=ENV, overrides=["analysis.failure_limit=3"])
+    facts = environment_facts(environment, "shift")
+    assert "override.analysis.failure_limit" in facts
+    assert "→ 3" in facts["override.analysis.failure_limit"]
+    assert "--set" in facts["override.analysis.failure_limit"]
