@@ -32,6 +32,8 @@ from pydantic import ValidationError
 from shiftgate.config.files import describe, read_mapping
 from shiftgate.config.models import Environment
 from shiftgate.config.paths import environment_file, project_root
+from shiftgate.config.secrets import referenced_variables as _referenced_variables
+from shiftgate.config.secrets import register_secrets
 from shiftgate.errors import ConfigError
 
 OVERRIDE_PREFIX = "SHIFTGATE_"
@@ -56,6 +58,7 @@ def load_environment(
     path = environment_file(name_or_path)
     source = str(path)
     raw = _read_yaml(path)
+    referenced = _referenced_variables(raw)
     # A loading instruction, not a setting: it names where more variables are.
     env_file = raw.pop(ENV_FILE_KEY, None)
     env_vars = _default_environ(env_file, source) if environ is None else dict(environ)
@@ -67,6 +70,7 @@ def load_environment(
     for key, value, origin in _cli_overrides(overrides):
         _set(data, key, value, origin)
         sources[key] = origin
+    register_secrets(data, env_vars, referenced)  # before validating: its errors quote values
     try:
         environment = Environment.model_validate(data)
     except ValidationError as exc:
