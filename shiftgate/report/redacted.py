@@ -8,13 +8,20 @@ masked is ``shiftgate.redact``'s: registered values, then patterns.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
-from shiftgate.redact import redact, redact_bytes
+import allure_commons
+import attr
+from allure_commons.logger import AllureFileLogger
+
+from shiftgate.redact import redact, redact_bytes, redact_data
 
 
 def write_redacted(path: Path, body: str | bytes, *, mode: int = 0o644) -> None:
@@ -69,12 +76,16 @@ def _files(folder: Path) -> Iterator[Path]:
 
 
 class RedactingWriter:
-    """A text sink that redacts line by line (a secret never spans a line break): what a
-    subprocess prints reaches the log file already masked."""
+    """A text sink (a file, or a stream such as the terminal) written line by line, each line
+    redacted (a secret never spans a line break): a subprocess's output arrives masked."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = path.open("w", encoding="utf-8")
+    def __init__(self, sink: Path | TextIO) -> None:
+        if isinstance(sink, Path):
+            sink.parent.mkdir(parents=True, exist_ok=True)
+            self._handle: TextIO = sink.open("w", encoding="utf-8")
+            self._owned = True
+        else:
+            self._handle, self._owned = sink, False
 
     def write_lines(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -82,13 +93,15 @@ class RedactingWriter:
             self._handle.flush()
 
     def close(self) -> None:
-        self._handle.close()
+        if self._owned:
+            self._handle.close()
 
 
-def pipe_redacted(command: Sequence[str], cwd: Path, log: Path) -> int:
-    """Run ``command`` with its output (stdout and stderr) redacted into ``log``; returns its
-    exit status. A gate's log never holds a secret, even when the gate is killed."""
-    writer = RedactingWriter(log)
+def pipe_redacted(command: Sequence[str], cwd: Path, sink: Path | TextIO) -> int:
+    """Run ``command`` with its output (stdout and stderr) redacted into ``sink`` (a log file,
+    or ``sys.stdout``); returns its exit status. A gate's log never holds a secret, even when
+    the gate is killed half-way."""
+    writer = RedactingWriter(sink)
     try:
         with subprocess.Popen(
             list(command), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -99,3 +112,50 @@ def pipe_redacted(command: Sequence[str], cwd: Path, log: Path) -> int:
             return proc.wait()
     finally:
         writer.close()
+
+
+class RedactingAllureLogger(AllureFileLogger):
+    """allure-pytest's file logger, redacting every result, container and attachment as it
+    writes it: a pytest killed mid-gate leaves no secret in ``allure-results``."""
+
+    def _report_item(self, item: Any) -> None:
+        data = redact_data(attr.asdict(item, filter=lambda _, v: v or v is False))
+        filename = item.file_pattern.format(prefix=uuid.uuid4())
+        write_redacted(Path(self._report_dir) / filename, json.dumps(data, ensure_ascii=False))
+
+    @allure_commons.hookimpl
+    def report_result(self, result: Any) -> None:
+        self._report_item(result)
+
+    @allure_commons.hookimpl
+    def report_container(self, container: Any) -> None:
+        self._report_item(container)
+
+    @allure_commons.hookimpl
+    def report_globals(self, globals_item: Any) -> None:
+        self._report_item(globals_item)
+
+    @allure_commons.hookimpl
+    def report_attached_file(self, source: str, file_name: str) -> None:
+        write_redacted(Path(self._report_dir) / file_name, Path(source).read_bytes())
+
+    @allure_commons.hookimpl
+    def report_attached_data(self, body: str | bytes, file_name: str) -> None:
+        write_redacted(Path(self._report_dir) / file_name, body)
+
+
+def install_allure_redaction() -> bool:
+    """Make allure-pytest's file logger the redacting one. Call it once allure-pytest is
+    configured (``pytest_sessionstart``); True when a logger was changed.
+
+    The same object is kept (only its class changes, and it is registered again so pluggy
+    binds the new methods): allure-pytest's own clean-up finds it by name at the end."""
+    manager = allure_commons.plugin_manager
+    changed = False
+    for plugin in list(manager.get_plugins()):
+        if type(plugin) is AllureFileLogger:
+            manager.unregister(plugin)
+            plugin.__class__ = RedactingAllureLogger
+            manager.register(plugin)
+            changed = True
+    return changed
