@@ -37,6 +37,8 @@ from shiftgate.errors import ConfigError, SourceUnavailable
 from shiftgate.redact import redact
 from shiftgate.report import allure as conventions
 from shiftgate.report.evidence import attach_evidence
+from shiftgate.report.junit import redact_junit
+from shiftgate.report.redacted import install_allure_redaction
 from shiftgate.verdict import Fault, Verdict
 
 DEFAULT_ENV = "sandbox"
@@ -106,7 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         state.gate = load_gate(gate_name)
     except ConfigError as err:
-        raise pytest.UsageError(str(err)) from None
+        raise pytest.UsageError(redact(str(err))) from None
     # A bad config must stop a gate before any check runs, even if no check uses it.
     _environment(config)
     # A check file that cannot be collected is a failed check of the gate (exit 1),
@@ -245,8 +247,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    install_allure_redaction()  # rule 6: results and attachments are masked as they are written
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     steps.install(None)
+    xml = getattr(config.option, "xmlpath", None)  # pytest's --junitxml, written by now
+    if xml:
+        redact_junit(Path(xml))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -260,7 +269,7 @@ def _environment(config: pytest.Config) -> Environment:
         try:
             state.environment = load_environment(state.env_name, overrides=state.overrides)
         except ConfigError as err:
-            raise pytest.UsageError(str(err)) from None
+            raise pytest.UsageError(redact(str(err))) from None
     return state.environment
 
 

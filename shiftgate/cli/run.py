@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -21,6 +20,7 @@ from shiftgate.errors import ExitCode, SourceUnavailable
 from shiftgate.platforms.registry import platform_for
 from shiftgate.probes.router import live_color
 from shiftgate.probes.views import platform_view, router_view
+from shiftgate.report.redacted import pipe_redacted
 from shiftgate.routers.registry import router_for
 from shiftgate.run.gate import run_gate
 from shiftgate.run.journal import Pointer, read_run, runs_dir
@@ -74,10 +74,7 @@ def _runner(args: argparse.Namespace, candidate: str | None, view: Any) -> Runne
 
     def gate_to_log(gate: str, extra: Sequence[str], log: Path) -> int:
         def into_log(command: Sequence[str], cwd: Path) -> int:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("w", encoding="utf-8") as handle:
-                return subprocess.run(list(command), cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
-                                      check=False).returncode
+            return pipe_redacted(command, cwd, log)  # rule 6: the gate log is written masked
 
         result = run_gate(gate, env=args.env, extra_args=extra, reports_dir=reports, runner=into_log)
         return int(result.exit_code)

@@ -29,7 +29,6 @@ else  killed by a signal, unknown      3 INTERNAL
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -157,5 +156,8 @@ def _ensure_writable(folder: Path) -> None:
 
 
 def _run_streaming(command: Sequence[str], cwd: Path) -> int:
-    # No capture: the checks' output streams to the terminal (and to CI logs) as it happens.
-    return subprocess.run(list(command), cwd=cwd, check=False).returncode
+    # The checks' output streams to the terminal (and to CI logs) as it happens, line by line
+    # through the redaction (rule 6).
+    from shiftgate.report.redacted import pipe_redacted  # not on the start-up path of a check
+
+    return pipe_redacted(command, cwd, sys.stdout)
