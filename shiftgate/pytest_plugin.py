@@ -51,6 +51,8 @@ from shiftgate.errors import ConfigError, SourceUnavailable
 from shiftgate.redact import redact
 from shiftgate.report import allure as conventions
 from shiftgate.report.evidence import attach_evidence
+from shiftgate.report.junit import redact_junit
+from shiftgate.report.redacted import install_allure_redaction
 from shiftgate.run.gate_args import REFUSED_INI
 from shiftgate.run.group import on_parent_death_kill_group
 from shiftgate.verdict import Fault, Verdict
@@ -378,8 +380,15 @@ def _fail_silent_entries(session: pytest.Session, state: _State, gate: GateDefin
             session.config.hook.pytest_runtest_logreport(report=report)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    install_allure_redaction()  # rule 6: results and attachments are masked as they are written
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     steps.install(None)
+    xml = getattr(config.option, "xmlpath", None)  # pytest's --junitxml, written by now
+    if xml:
+        redact_junit(Path(xml))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -393,7 +402,7 @@ def _environment(config: pytest.Config) -> Environment:
         try:
             state.environment = load_environment(state.env_name, overrides=state.overrides)
         except ConfigError as err:
-            raise pytest.UsageError(str(err)) from None
+            raise pytest.UsageError(redact(str(err))) from None
     return state.environment
 
 

@@ -49,6 +49,8 @@ END
 $$;
 
 GRANT pg_monitor TO shiftgate_probe;
+-- Read-only by default at the role level too (the probe also sets it on every session).
+ALTER ROLE shiftgate_probe SET default_transaction_read_only = on;
 GRANT USAGE ON SCHEMA public TO recommendation_app, shiftgate_probe;
 GRANT SELECT ON items, users, recommendations, user_recommendations
     TO recommendation_app, shiftgate_probe;

@@ -1,4 +1,7 @@
-"""``shiftgate config``: validate an environment file and print it (a table, or ``--json``)."""
+"""``shiftgate config``: validate an environment file and print it (a table, or ``--json``).
+
+Values are printed redacted (docs/architecture.md rule 6): the loader registered every secret
+the file brought in (a password in a URL, a ``?token=``), and those become ``***``."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 from shiftgate.cli.options import add_candidate, overrides, with_env
 from shiftgate.errors import ExitCode
+from shiftgate.redact import redact_data
 
 
 def add_config_command(commands: Any) -> None:
@@ -26,7 +30,7 @@ def _config(args: argparse.Namespace) -> int:
 
     out = Console(highlight=False)
     environment = load_environment(args.env, overrides=overrides(args))
-    data: dict[str, Any] = environment.model_dump(mode="json", by_alias=True)
+    data: dict[str, Any] = redact_data(environment.model_dump(mode="json", by_alias=True))
     if args.json:
         out.print_json(json.dumps(data))
     else:

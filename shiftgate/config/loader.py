@@ -33,6 +33,8 @@ from shiftgate.config import bounds
 from shiftgate.config.files import describe, read_mapping
 from shiftgate.config.models import Environment, Override
 from shiftgate.config.paths import environment_file, project_root
+from shiftgate.config.secrets import referenced_variables as _referenced_variables
+from shiftgate.config.secrets import register_secrets
 from shiftgate.errors import ConfigError
 
 OVERRIDE_PREFIX = "SHIFTGATE_"
@@ -60,6 +62,7 @@ def load_environment(
     path = environment_file(name_or_path)
     source = str(path)
     raw = _read_yaml(path)
+    referenced = _referenced_variables(raw)
     # A loading instruction, not a setting: it names where more variables are.
     env_file = raw.pop(ENV_FILE_KEY, None)
     env_vars = _default_environ(env_file, source) if environ is None else dict(environ)
@@ -71,6 +74,7 @@ def load_environment(
     for key, value, origin in _cli_overrides(overrides):
         _set(data, key, value, origin)
         sources[key] = origin
+    register_secrets(data, env_vars, referenced)  # before validating: its errors quote values
     try:
         environment = Environment.model_validate(data)
     except ValidationError as exc:
@@ -205,7 +209,11 @@ def _set(data: dict[str, Any], key: Key, value: Any, origin: str) -> None:
 
 def _config_error(exc: ValidationError, file_source: str, sources: Mapping[Key, str]) -> ConfigError:
     lines: list[tuple[str, str, str]] = []
-    for error in exc.errors():
+    errors = exc.errors()
+    # A value that fits neither member of a union (a list of queries, or `none`): the list's
+    # own error says what is wrong; "should be 'none'" is noise.
+    specific = [e for e in errors if not any(_is_literal_tag(part) for part in e["loc"])]
+    for error in specific or errors:
         key = _clean_loc(error["loc"])
         origin = _origin_of(key, file_source, sources)
         if origin == file_source:
@@ -297,5 +305,15 @@ def _clean_loc(loc: tuple[int | str, ...]) -> Key:
     for i, part in enumerate(loc):
         if isinstance(part, str) and part in _UNION_TAGS and i > 0 and loc[i - 1] in {"platform", "router"}:
             continue
+        if isinstance(part, str) and _is_union_member(part):
+            continue  # pydantic names the union member it tried ("list[CriticalQuery]"): no key
         parts.append(str(part))
     return tuple(parts)
+
+
+def _is_union_member(part: str) -> bool:
+    return "[" in part and part.endswith("]")
+
+
+def _is_literal_tag(part: int | str) -> bool:
+    return isinstance(part, str) and part.startswith("literal[")

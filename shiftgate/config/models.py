@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from shiftgate.config import safety
 from shiftgate.errors import ConfigError
 
 Color = Literal["blue", "green"]
@@ -38,6 +39,17 @@ KUBERNETES_LABEL_KEY = re.compile(
 )
 """A Kubernetes label key: an optional DNS prefix and a name of at most 63 characters."""
 OPT_OUT = "none"
+
+# Strings shiftgate sends on, parsed at load (shiftgate.config.safety): no setting becomes a
+# command. A refusal is a validation error, so it names the file and key (exit 2).
+ReadOnlySql = Annotated[str, AfterValidator(safety.read_only_select)]
+HaproxyName = Annotated[str, AfterValidator(safety.haproxy_name)]
+SocketPath = Annotated[str, AfterValidator(safety.socket_path)]
+PromQL = Annotated[str, AfterValidator(safety.promql)]
+PromQLTemplate = Annotated[str, AfterValidator(lambda text: safety.promql(text, template=True))]
+Selector = Annotated[str, AfterValidator(safety.selector)]
+MetricName = Annotated[str, AfterValidator(safety.metric_name)]
+LabelValue = Annotated[str, AfterValidator(safety.label_value)]
 
 
 def other_color(color: Color) -> Color:
@@ -144,7 +156,7 @@ class CriticalQuery(Strict):
     """A query a version runs on the hot path; its plan must use an index."""
 
     name: str
-    sql: str = Field(description="Query text with %(name)s placeholders.")
+    sql: ReadOnlySql = Field(description="One SELECT, with %(name)s placeholders.")
     params: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Representative parameter sets (a frequent and a rare value at least).",
@@ -312,13 +324,15 @@ class PoolAlertSpec(Strict):
     per_color: bool = Field(
         True, description="Each color has its own series (label monitoring.color_label)."
     )
-    alert: str | None = Field(None, description="The alert's name; None: any alert reading the metrics.")
-    in_use: list[str] = Field(default_factory=list, description="Metrics: connections in use.")
-    capacity: list[str] = Field(default_factory=list, description="Metrics: the pool's maximum.")
-    reserved: list[str] = Field(
+    alert: LabelValue | None = Field(
+        None, description="The alert's name; None: any alert reading the metrics."
+    )
+    in_use: list[MetricName] = Field(default_factory=list, description="Metrics: connections in use.")
+    capacity: list[MetricName] = Field(default_factory=list, description="Metrics: the pool's maximum.")
+    reserved: list[MetricName] = Field(
         default_factory=list, description="Metrics subtracted from capacity: not usable by the app."
     )
-    utilization: list[str] = Field(
+    utilization: list[MetricName] = Field(
         default_factory=list, description="Metrics already holding in_use / usable (0-1)."
     )
 
@@ -366,23 +380,18 @@ class MonitoringConfig(Strict):
     required_annotations: list[LabelName] = Field(
         default_factory=lambda: ["runbook_url"], description="Annotations every alert carries."
     )
-    color_label: str = Field("color", description="Label telling the colors' series apart.")
-
-    @field_validator("color_label")
-    @classmethod
-    def _label(cls, value: str) -> str:
-        return prometheus_label(value)
-    requests_rate_query: str = Field(
+    color_label: LabelName = Field("color", description="Label telling the colors' series apart.")
+    requests_rate_query: Selector = Field(
         "color:recommendation_requests:rate30s",
         description="Requests/s per color: colors above 0 receive traffic (the live color).",
     )
-    error_ratio_query: str = Field(
+    error_ratio_query: Selector = Field(
         "color:recommendation_errors:ratio_rate30s", description="Error ratio per color (0-1)."
     )
-    latency_p95_query: str = Field(
+    latency_p95_query: Selector = Field(
         "color:recommendation_latency_seconds:p95_30s", description="Latency p95 per color."
     )
-    pool_utilization_query: str = Field(
+    pool_utilization_query: Selector = Field(
         "color:recommendation_db_pool_utilization:max",
         description="Pool connections in use / max per color (0-1), judged during analysis.",
     )
@@ -415,8 +424,10 @@ Platform = Annotated[SandboxPlatform | KubernetesPlatform, Field(discriminator="
 
 class HaproxyRouter(Strict):
     kind: Literal["haproxy"]
-    admin_socket: str = Field(description="Path of HAProxy's admin socket.")
-    backend: str = Field("bk_router", description="Backend whose servers carry color weights.")
+    admin_socket: SocketPath = Field(description="Path of HAProxy's admin socket.")
+    backend: HaproxyName = Field(
+        "bk_router", description="Backend whose servers carry color weights (HAProxy's alphabet)."
+    )
 
 
 class GatewayApiRouter(Strict):
@@ -515,14 +526,14 @@ class LoadConfig(Strict):
     rate_tolerance: float = Field(
         0.95, gt=0, le=1, description="Achieved / target rate below this: not a real load."
     )
-    pool_waiting_query: str = Field(
+    pool_waiting_query: PromQLTemplate = Field(
         'max(recommendation_db_pool_waiting{color="$color"})',
         description="PromQL of requests waiting for a pool connection ($color: the target).",
     )
     pool_waiting_max: float = Field(
         0, ge=0, description="Most requests that may wait for a connection during the run."
     )
-    db_connections_query: str = Field(
+    db_connections_query: PromQL = Field(
         "sum(pg_stat_activity_count) / (max(pg_settings_max_connections)"
         " - max(pg_settings_superuser_reserved_connections))",
         description="PromQL of the database's connections / usable ones (postgres exporter).",

@@ -195,8 +195,8 @@ class PostgresProbe:
         try:
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-                cur.execute(sql.SQL("PREPARE {} AS ").format(name) + sql.SQL(positional))
-                rows = cur.execute(explain).fetchall()
+                cur.execute(sql.SQL("PREPARE {} AS ").format(name) + sql.SQL(positional), prepare=True)
+                rows = cur.execute(explain, prepare=True).fetchall()
         except psycopg.Error as exc:
             raise self._unavailable(exc) from None
         finally:
@@ -227,7 +227,9 @@ class PostgresProbe:
         with step(f"PostgreSQL {self.source}: {text}"):  # one report step per statement
             conn = self._connection()
             try:
-                rows = conn.execute(text, params).fetchall()
+                # Always the extended protocol (a prepared statement): text after a ';' is
+                # refused by the server instead of running as a second statement.
+                rows = conn.execute(text, params, prepare=True).fetchall()
             except psycopg.Error as exc:
                 raise self._unavailable(exc) from None
         return QueryRecord(sql=text, params=dict(params) if params else None, rows=rows)

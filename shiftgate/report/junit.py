@@ -1,10 +1,17 @@
-"""A gate's JUnit XML, summed up for the journal and the terminal: counts and what failed."""
+"""A gate's JUnit XML, summed up for the journal and the terminal: counts and what failed.
+
+The failure lines go into the journal and onto the terminal, so they are redacted here;
+:func:`redact_junit` rewrites the XML itself redacted (pytest writes it at the session's end,
+outside shiftgate's hands)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from shiftgate.redact import redact
+from shiftgate.report.redacted import redact_file
 
 
 @dataclass
@@ -34,9 +41,15 @@ def summarize(path: Path) -> GateSummary:
         if problem is not None:
             summary.failed += 1
             first = (problem.get("message") or problem.text or "").strip().splitlines()
-            summary.failures.append(f"{case.get('name')}: {first[0][:200] if first else ''}")
+            line = f"{case.get('name')}: {redact(first[0]) if first else ''}"
+            summary.failures.append(line[:300])
         elif case.find("skipped") is not None:
             summary.skipped += 1
         else:
             summary.passed += 1
     return summary
+
+
+def redact_junit(path: Path) -> bool:
+    """The JUnit XML masked in place (values and patterns); True when it held a secret."""
+    return redact_file(path)

@@ -201,15 +201,18 @@ def run_gate(
 def _run(
     command: Sequence[str], limit_s: float | Callable[[], float], log: Path | None
 ) -> Finished:
-    # No capture: the checks' output streams to the terminal (and to CI logs) as it happens.
-    if log is None:
-        return run_in_group(command, cwd=project_root(), limit_s=limit_s)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as output:
-        finished = run_in_group(command, cwd=project_root(), limit_s=limit_s, output=output)
-    if finished.timed_out:
-        with log.open("a", encoding="utf-8") as output:
-            output.write(f"\nshiftgate: timed out after {finished.limit_s:g} s; group killed\n")
+    # The checks' output streams as it happens, to the terminal (and CI logs) or to the log
+    # file, line by line through the redaction (rule 6): a gate killed half-way leaves no
+    # secret in either.
+    from shiftgate.report.redacted import RedactingWriter  # not on the start-up path of a check
+
+    writer = RedactingWriter(log if log is not None else sys.stdout)
+    try:
+        finished = run_in_group(command, cwd=project_root(), limit_s=limit_s, lines=writer.write_lines)
+        if finished.timed_out:
+            writer.write_lines([f"\nshiftgate: timed out after {finished.limit_s:g} s; group killed\n"])
+    finally:
+        writer.close()
     return finished
 
 

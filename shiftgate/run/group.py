@@ -29,8 +29,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -56,18 +57,28 @@ def run_in_group(
     limit_s: float | Callable[[], float | None] | None,
     env: Mapping[str, str] | None = None,
     output: IO[bytes] | None = None,
+    lines: Callable[[Iterable[str]], None] | None = None,
     first_wait_s: float = 5.0,
 ) -> Finished:
-    """Run ``command`` to its end or its time limit; output to ``output`` (default: ours).
+    """Run ``command`` to its end or its time limit; output to ``output`` (default: ours), or,
+    with ``lines``, handed line by line to that function (it runs in a thread of its own, so
+    the time limit holds even while output is being written).
 
     ``limit_s``: seconds from the start, None for none, or a function that says it, asked only
     if the child still runs after ``first_wait_s``."""
     child_env = {**(env if env is not None else os.environ), GROUP_ENV: "1"}
+    piped = lines is not None
     proc = subprocess.Popen(
         list(command), cwd=cwd, env=child_env, process_group=0,
         preexec_fn=_die_with_parent(os.getpid()),
-        stdout=output, stderr=subprocess.STDOUT if output is not None else None,
+        stdout=subprocess.PIPE if piped else output,
+        stderr=subprocess.STDOUT if piped or output is not None else None,
+        text=piped or None, encoding="utf-8" if piped else None, errors="replace" if piped else None,
     )
+    reader = None
+    if lines is not None and proc.stdout is not None:
+        reader = threading.Thread(target=lines, args=(proc.stdout,), daemon=True)
+        reader.start()
     started = time.monotonic()
     try:
         if callable(limit_s):
@@ -95,6 +106,8 @@ def run_in_group(
             kill_group(proc.pid)
             proc.wait()
         kill_group(proc.pid)  # stragglers of a finished gate
+        if reader is not None:
+            reader.join(timeout=_INTERRUPT_GRACE_S)  # the last lines, once the pipe closed
 
 
 def kill_group(pgid: int, sig: signal.Signals = signal.SIGKILL) -> None:

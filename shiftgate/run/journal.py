@@ -30,6 +30,7 @@ import psutil
 
 from shiftgate.config.paths import runs_dir
 from shiftgate.errors import UsageError
+from shiftgate.redact import redact_data
 
 __all__ = [
     "Event", "Journal", "JournalRead", "Pointer", "RunState", "read_run", "recent_runs", "run_lock",
@@ -50,6 +51,7 @@ class Journal:
 
     def append(self, event: str, **fields: Any) -> Event:
         entry: Event = {"ts": round(time.time(), 3), "run": self.run_id, "event": event, **fields}
+        entry = redact_data(entry)  # rule 6: an error or failure text may quote a secret
         if not self.folder.is_dir():
             self.folder.mkdir(parents=True, exist_ok=True)
             fsync_dir(self.folder.parent)

@@ -8,7 +8,6 @@ read-only probe role (``pg_monitor``) and listens on a loopback port chosen at `
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -39,7 +38,6 @@ def start(state: SandboxState, folder: Path) -> ProcessRecord:
     home = folder / "postgres-exporter"
     home.mkdir(parents=True, exist_ok=True)
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         # The DSN goes by environment, never on the command line (visible in ps).
         "DATA_SOURCE_NAME": data_source_name(state),
     }
@@ -51,4 +49,5 @@ def start(state: SandboxState, folder: Path) -> ProcessRecord:
         ],
         log=home / "postgres-exporter.log",
         env=env,
+        user=processes.Unprivileged(),
     )

@@ -8,8 +8,9 @@ below what both colors' pools need, and no index usable for ``user_segment``.
 
 from __future__ import annotations
 
-import hashlib
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,14 +42,34 @@ def bindir() -> Path:
 
 
 def data_dir(state_dir: Path, owner: Unprivileged) -> Path:
-    """``<state_dir>/postgres/pgdata`` (the ``postgres`` folder is the only one handed to the
-    unprivileged account), unless that account cannot reach it (a checkout under /root, say):
-    then a folder of ours under /var/tmp."""
+    """``<state_dir>/postgres/pgdata``, unless the unprivileged account cannot reach it (a
+    checkout under /root, say): then a fresh folder from ``mkdtemp`` (mode 0700, a name no
+    one could have created first), handed to that account. The state file records it, so
+    later commands find it again, and :func:`check_data_dir` refuses it should its owner
+    have changed."""
     preferred = state_dir / "postgres" / "pgdata"
     if owner.can_reach(state_dir):
         return preferred
-    digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:10]
-    return Path("/var/tmp") / f"shiftgate-sandbox-{digest}" / "pgdata"  # noqa: S108 - fixed, ours
+    parent = Path(tempfile.mkdtemp(prefix="shiftgate-sandbox-", dir="/var/tmp"))
+    owner.chown(parent)
+    return parent / "pgdata"
+
+
+def check_data_dir(pgdata: Path, owner: Unprivileged) -> None:
+    """The folder holding the cluster must be ours (the unprivileged account's) and private:
+    a folder someone else created or can write to would let them swap the database, or
+    plant a link we write through."""
+    parent = pgdata.parent
+    try:
+        st = os.lstat(parent)
+    except FileNotFoundError:
+        return  # created by init, with the right owner
+    if parent.is_symlink() or st.st_uid != owner.uid or st.st_mode & 0o022:
+        raise SandboxError(
+            f"{parent} is not a private folder of {owner.name} (owner uid {st.st_uid}, mode "
+            f"{st.st_mode & 0o777:o}): refusing to use it; remove it or run `shiftgate sandbox "
+            "down` and delete the state folder to start afresh"
+        )
 
 
 class SandboxPostgres:
@@ -66,11 +87,16 @@ class SandboxPostgres:
     def init(self) -> None:
         """initdb with the admin password; settings of the incident state."""
         parent = self.pgdata.parent
-        parent.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.owner.chown(parent)
+        parent.chmod(0o700)
+        check_data_dir(self.pgdata, self.owner)
         pwfile = parent / "initdb.pw"
-        pwfile.write_text(self.state.admin_password + "\n", encoding="utf-8")
-        pwfile.chmod(0o600)
+        pwfile.unlink(missing_ok=True)
+        # 0600 from its first byte (O_EXCL: never through a file or link planted there).
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self.state.admin_password + "\n")
         self.owner.chown(pwfile)
         try:
             result = self.owner.run(
@@ -102,6 +128,7 @@ class SandboxPostgres:
         return result.returncode == 0
 
     def start(self) -> None:
+        check_data_dir(self.pgdata, self.owner)
         if self.running():
             return
         self.log.touch(exist_ok=True)

@@ -3,6 +3,10 @@
 Each process runs in its own session (so it outlives the command that started it) and is
 recorded with its pid and start time: ``stop`` only signals a pid whose start time still
 matches, so a pid the kernel reused for someone else's process is never touched.
+
+Started as root, every process runs as an unprivileged account (:class:`Unprivileged`:
+``postgres``, else ``nobody``), with an explicit environment: none of the sandbox's
+servers holds root, and none inherits the caller's variables (its tokens and passwords).
 """
 
 from __future__ import annotations
@@ -10,8 +14,11 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import shutil
 import signal
 import subprocess
+import sys
+import sysconfig
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,17 +37,22 @@ def start(
     log: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    user: Unprivileged | None = None,
 ) -> ProcessRecord:
+    """Start ``command`` with ``env`` over a minimal base (PATH, locale, HOME): nothing else of
+    the caller's environment. Every sandbox component passes ``user`` (the unprivileged
+    account); None runs it as the caller (a test's own helper process)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
+    with log.open("ab") as out:  # opened by us: the process only gets the descriptor
+        proc = subprocess.Popen(  # type: ignore[call-overload]
             list(command),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
+            env={**_base_env(user), **(env or {})},
+            cwd=cwd or "/",
             start_new_session=True,  # survives the CLI; a Ctrl-C in the shell does not reach it
+            **(user.popen_args() if user else {}),
         )
     return ProcessRecord(
         pid=proc.pid,
@@ -48,6 +60,13 @@ def start(
         command=list(command),
         log=str(log),
     )
+
+
+def _base_env(user: Unprivileged | None) -> dict[str, str]:
+    if user is not None:
+        return user.base_env()
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8",
+            "HOME": os.environ.get("HOME", "/")}
 
 
 def find(record: ProcessRecord) -> psutil.Process | None:
@@ -113,8 +132,9 @@ def tail(path: str | Path, lines: int = 15) -> str:
 
 
 class Unprivileged:
-    """Who runs PostgreSQL: it refuses to run as root, so as root we switch to ``postgres``
-    (the distribution's account) or ``nobody``; otherwise the current user."""
+    """Who runs the sandbox's processes: as root we switch to ``postgres`` (the
+    distribution's account; PostgreSQL refuses root anyway) or ``nobody``; otherwise the
+    current user."""
 
     def __init__(self) -> None:
         self.switch = os.geteuid() == 0
@@ -134,19 +154,42 @@ class Unprivileged:
         self.gid = entry.pw_gid
         self.home = entry.pw_dir
 
-    def run(self, command: Sequence[str], *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
-        extra: dict[str, object] = {}
-        if self.switch:
-            extra = {"user": self.uid, "group": self.gid, "extra_groups": []}
+    def base_env(self) -> dict[str, str]:
+        system_path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+        return {
+            "PATH": system_path if self.switch else os.environ.get("PATH", system_path),
+            "LC_ALL": "C.UTF-8",
+            "HOME": self.home if Path(self.home).is_dir() else "/",
+        }
+
+    def popen_args(self) -> dict[str, object]:
+        if not self.switch:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": [], "umask": 0o077}
+
+    def run(
+        self, command: Sequence[str], *, timeout: float = 120, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # type: ignore[call-overload, no-any-return]
-            list(command), capture_output=True, text=True, timeout=timeout, env=env,
-            cwd="/", check=False, **extra,
+            list(command), capture_output=True, text=True, timeout=timeout,
+            env={**self.base_env(), **(env or {})}, cwd="/", check=False, **self.popen_args(),
         )
 
     def chown(self, path: Path) -> None:
         if self.switch:
-            os.chown(path, self.uid, self.gid)
+            os.chown(path, self.uid, self.gid, follow_symlinks=False)
+
+    def own(self, folder: Path) -> Path:
+        """``folder`` created (0700) and, with everything in it, handed to this account: a
+        process of the sandbox writes there (a socket, a database). Symlinks are not
+        followed: a link planted inside cannot make us chown another file."""
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.switch:
+            self.chown(folder)
+            for root, dirs, files in os.walk(folder, followlinks=False):
+                for name in [*dirs, *files]:
+                    self.chown(Path(root) / name)
+        return folder
 
     def can_reach(self, path: Path) -> bool:
         """Whether every folder above ``path`` lets this account through (x bit)."""
@@ -161,3 +204,52 @@ class Unprivileged:
             if not st.st_mode & 0o001:
                 return False
         return True
+
+
+def project_python_path() -> list[str]:
+    """What a sandbox Python process imports from: the project, then this environment's
+    site-packages (an interpreter other than ours may run them: see :func:`python_for`)."""
+    from shiftgate.config.paths import project_root
+
+    paths = [str(project_root())]
+    for key in ("purelib", "platlib"):
+        folder = sysconfig.get_paths()[key]
+        if folder not in paths:
+            paths.append(folder)
+    return paths
+
+
+_PYTHONS: dict[tuple[int, bool], str] = {}
+
+
+def python_for(user: Unprivileged) -> str:
+    """An interpreter ``user`` can run with the project's packages: ours when the account
+    can reach it; else the system's interpreter of the same version (our packages are built
+    for its ABI), e.g. when ours lives under /root. Tried for real, not guessed from modes."""
+    key = (user.uid, user.switch)
+    if key not in _PYTHONS:
+        _PYTHONS[key] = _find_python(user)
+    return _PYTHONS[key]
+
+
+def _find_python(user: Unprivileged) -> str:
+    candidates = [sys.executable]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = shutil.which(version, path="/usr/local/bin:/usr/bin:/bin")
+    if system:
+        candidates.append(system)
+    env = {"PYTHONPATH": os.pathsep.join(project_python_path())}
+    for candidate in candidates:
+        if not user.switch:
+            return candidate
+        try:
+            done = user.run([candidate, "-s", "-c", "import uvicorn, psycopg, locust"], env=env, timeout=60)
+        except OSError:
+            continue
+        if done.returncode == 0:
+            return candidate
+    raise SandboxError(
+        f"no Python interpreter the {user.name} account can run with the project's packages "
+        f"(tried {', '.join(candidates)}): install {version} system-wide, or put the virtual "
+        f"environment where {user.name} can read it"
+    )

@@ -2,7 +2,9 @@
 and loads the team's rule files from ``sandbox/prometheus/rules/``.
 
 The config is generated (ports are chosen at ``up``); the rules are the team's own files,
-reloaded on ``shiftgate sandbox reload`` (SIGHUP), as a real team would do.
+reloaded on ``shiftgate sandbox reload`` (SIGHUP), as a real team would do. The lifecycle API
+(``/-/reload``, ``/-/quit``) stays off: any local user could stop Prometheus through it.
+Prometheus runs as the unprivileged account, which owns its folder and data.
 """
 
 from __future__ import annotations
@@ -65,10 +67,11 @@ def render(state: SandboxState) -> dict[str, Any]:
 
 
 def start(state: SandboxState, folder: Path) -> ProcessRecord:
-    home = folder / "prometheus"
-    home.mkdir(parents=True, exist_ok=True)
+    owner = processes.Unprivileged()
+    home = owner.own(folder / "prometheus")  # its data was root's before the sandbox dropped root
     cfg = home / "prometheus.yml"
     cfg.write_text(yaml.safe_dump(render(state), sort_keys=False), encoding="utf-8")
+    owner.chown(cfg)
     return processes.start(
         [
             binary(),
@@ -76,10 +79,10 @@ def start(state: SandboxState, folder: Path) -> ProcessRecord:
             f"--storage.tsdb.path={home / 'data'}",
             "--storage.tsdb.retention.time=2d",
             f"--web.listen-address=127.0.0.1:{state.ports.prometheus}",
-            "--web.enable-lifecycle",
             "--log.level=warn",
         ],
         log=home / "prometheus.log",
+        user=owner,
     )
 
 

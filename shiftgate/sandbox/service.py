@@ -4,12 +4,14 @@
 cluster: how each version behaves (query pattern, pool sizing, injected faults). A deploy
 replaces a color's replicas one at a time, each drained in HAProxy first and put back only
 after ``/readyz`` answers, so users going through the router never see the swap.
+
+A replica runs as the unprivileged account with an explicit environment: its settings and
+the app's DSN, and nothing of the caller's (no token of the engineer who ran ``up``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,8 +75,10 @@ def start_replica(
 ) -> ProcessRecord:
     spec = behaviour(version, state.colors[color].faults)
     port = state.ports.replicas[name]
+    user = processes.Unprivileged()
     env = {
-        **os.environ,
+        "PYTHONPATH": os.pathsep.join(processes.project_python_path()),
+        "PYTHONDONTWRITEBYTECODE": "1",
         "SERVICE_COLOR": color,
         "SERVICE_VERSION": version,
         "SERVICE_REPLICA": name,
@@ -86,10 +90,10 @@ def start_replica(
         "FAIL_AFTER_S": str(spec.fail_after_s),
     }
     command = [
-        sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(APP_DIR),
+        processes.python_for(user), "-s", "-m", "uvicorn", "app:app", "--app-dir", str(APP_DIR),
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
     ]
-    record = processes.start(command, log=folder / "logs" / f"{name}.log", env=env)
+    record = processes.start(command, log=folder / "logs" / f"{name}.log", env=env, user=user)
     record.version = version
     return record
 

@@ -8,7 +8,6 @@ same locustfile as the load tests. ``shiftgate sandbox traffic off`` stops it.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from shiftgate.config.paths import project_root
@@ -26,10 +25,16 @@ def target_rps() -> float:
 
 
 def start(state: SandboxState, folder: Path) -> ProcessRecord:
-    env = {**os.environ, "SHIFTGATE_LOAD_PROFILE": str(PROFILE)}
-    env.pop("LOCUST_SKIP_MONKEY_PATCH", None)  # set by in-process load tests; Locust needs it off
+    # Unprivileged, and an explicit environment: nothing of the caller's (in-process load
+    # tests set LOCUST_SKIP_MONKEY_PATCH, which Locust needs off here, for one).
+    user = processes.Unprivileged()
+    env = {
+        "SHIFTGATE_LOAD_PROFILE": str(PROFILE),
+        "PYTHONPATH": os.pathsep.join(processes.project_python_path()),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        processes.python_for(user), "-s", "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--host", state.url(state.ports.router), "--loglevel", "WARNING", "--only-summary",
     ]
-    return processes.start(command, log=folder / "logs" / "traffic.log", env=env)
+    return processes.start(command, log=folder / "logs" / "traffic.log", env=env, user=user)
