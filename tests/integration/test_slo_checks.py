@@ -104,7 +104,6 @@ def test_error_ratio_within_the_limit_passes_and_above_twice_it_fails(
     error = outcome(result, "test_error_rate")
     assert error == ("PASSED" if passes else "FAILED"), result.stdout[-5000:]
     if passes:
-        assert "error_ratio ruled out 10%" in result.stdout
         assert result.returncode == 0, result.stdout[-5000:]
     else:
         assert re.search(r"roll back: error_ratio|inconclusive: \d+ requests seen", result.stdout)
