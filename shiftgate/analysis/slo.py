@@ -1,40 +1,54 @@
 """SLOs of the candidate color from Prometheus, over one analysis window.
 
-Each measurement reads the per-color recording rules (``monitoring.*_query``) for the
-candidate color: error ratio, p95 latency, pool utilization and request rate, plus the
-stable color's p95 for the comparison (``shiftgate.analysis.compare``). A color is selected
-with a label matcher on the rule's series; versions of one color are aggregated (max for
-ratios and latency: the worst version decides; sum for the rate). No requests on the
-candidate is "no data", never a pass: an idle candidate proves nothing.
+Both runbook rollback criteria are judged as proportions of the candidate's requests since
+the window began (the gate runs right after the shift): errors (``slo.error_status`` among
+``slo.requests_counter``) and requests slower than ``slo.latency_p95_max_ms`` (the histogram's
+``+Inf`` bucket minus the bucket at the threshold: "p95 ≤ 300 ms" is "at most 5 % slower").
+The raw counters of the candidate's color *and version* are read at every look and added up
+by ``shiftgate.analysis.counts`` (counter resets handled). ``shiftgate.analysis.sequential``
+decides at each look: roll back as soon as the evidence suffices, at the end pass only if
+``analysis.bad_multiple`` x the threshold is ruled out, otherwise "inconclusive" (fails).
+The error rates are stated in docs/analysis-method.md.
 
-The values come in as facts (``shiftgate.probes.prometheus.instant_values`` reads them; the
-check passes ``measurement(target, values)`` to the window as its ``measure``). The verdicts
-read one ``SloWindow`` each, so a module runs the window once and every check of the module
-judges the same measurements.
+Each look also reads the pool utilization (judged per measurement, ``failure_limit``) and
+both colors' p95 from the recording rules, the evidence of the Mann-Whitney comparison
+(``shiftgate.analysis.compare``). No requests on the candidate is "no data", never a pass.
+The verdicts read one ``SloWindow`` each, so a module runs the window once and every check
+of the module judges the same measurements.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from shiftgate.config.models import Color, Environment, other_color
+from shiftgate.config.models import AnalysisConfig, Color, Environment, other_color
 from shiftgate.errors import ConfigError
-from shiftgate.verdict import Verdict
+from shiftgate.verdict import Attachment, Verdict
 
-from .window import Measurement, Reading, WindowResult
+from .counts import Counts
+from .sequential import Decision, SequentialRule, decide
+from .window import Measurement, Observation, Reading, WindowResult
 
 ERROR_RATIO = "error_ratio"
 LATENCY = "latency_p95_ms"
+SLOW_SHARE = "slow_share"
 POOL = "pool_utilization"
-REQUESTS = "request_rate"
 STABLE_LATENCY = "stable_latency_p95_ms"
+REQUESTS_SEEN = "requests_seen"
+ERRORS_SEEN = "errors_seen"
+TIMED_SEEN = "timed_seen"
+SLOW_SEEN = "slow_seen"
+THRESHOLD_BUCKET = "threshold_bucket"
+LATENCY_SHARE_MAX = 0.05
+"""p95 ≤ limit ⇔ at most 5 % of requests slower than the limit."""
 
 _SELECTOR = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.DOTALL)
 
 
-def color_selector(query: str, label: str, color: str, key: str) -> str:
+def color_selector(query: str, label: str, color: str, key: str, **more: str) -> str:
     """``metric{a="b"}`` → ``metric{color="blue", a="b"}``; anything but a selector is a
     configuration error (naming ``key``): a label cannot be spliced into an expression."""
     match = _SELECTOR.match(query)
@@ -43,20 +57,29 @@ def color_selector(query: str, label: str, color: str, key: str) -> str:
             "environment", key, f"{query!r} is not a metric selector; use a per-color recording rule"
         )
     name, matchers = match.group(1), (match.group(2) or "").strip()
-    inner = f'{label}="{color}"' + (f", {matchers}" if matchers else "")
+    labels = [f'{label}="{color}"', *(f'{k}="{v}"' for k, v in more.items())]
+    inner = ", ".join(labels) + (f", {matchers}" if matchers else "")
     return f"{name}{{{inner}}}"
 
 
 @dataclass(frozen=True)
 class SloTarget:
-    """Who is measured, with what PromQL, against which thresholds."""
+    """Who is measured, with what PromQL, against which thresholds, by which rules."""
 
     candidate_color: Color
     stable_color: Color
     candidate_version: str
     stable_version: str
     queries: dict[str, str]
+    """Instant values per look (pool utilization, both colors' p95)."""
+    counters: dict[str, str]
+    """Raw counter selectors of the candidate: ``requests`` and ``buckets``."""
     thresholds: dict[str, float]
+    rules: dict[str, SequentialRule]
+    """The sequential rule of each proportion: ERROR_RATIO and SLOW_SHARE."""
+    error_status: str
+    latency_threshold_s: float
+    latency_warmup_s: float
     latency_unit_s: float
     source: str
 
@@ -67,60 +90,126 @@ class SloTarget:
         )
 
 
+def looks(config: AnalysisConfig) -> int:
+    """K: the looks the window's schedule makes (one at the start, one per interval)."""
+    return math.floor(config.window_s / config.interval_s + 1e-9) + 1
+
+
 def slo_target(environment: Environment, candidate: Color, *, compare: bool) -> SloTarget:
-    monitoring, stable = environment.monitoring, other_color(candidate)
-    label = monitoring.color_label
+    monitoring, slo, analysis = environment.monitoring, environment.slo, environment.analysis
+    stable, label = other_color(candidate), monitoring.color_label
+    version = environment.versions.candidate
 
     def on(field: str, color: Color, aggregate: str) -> str:
         selector = color_selector(getattr(monitoring, field), label, color, f"monitoring.{field}")
         return f"{aggregate}({selector})"
 
+    def counter(field: str) -> str:
+        return color_selector(
+            getattr(slo, field), label, candidate, f"slo.{field}", **{slo.version_label: version}
+        )
+
+    if not 0 < slo.error_ratio_max < 1:
+        raise ConfigError("environment", "slo.error_ratio_max", "must be above 0 and below 1")
     queries = {
-        ERROR_RATIO: on("error_ratio_query", candidate, "max"),
         LATENCY: on("latency_p95_query", candidate, "max"),
         POOL: on("pool_utilization_query", candidate, "max"),
-        REQUESTS: on("requests_rate_query", candidate, "sum"),
     }
     if compare:
         queries[STABLE_LATENCY] = on("latency_p95_query", stable, "max")
+
+    def rule(threshold: float) -> SequentialRule:
+        return SequentialRule(threshold, analysis.alpha, analysis.bad_multiple, looks(analysis))
+
     return SloTarget(
         candidate_color=candidate,
         stable_color=stable,
-        candidate_version=environment.versions.candidate,
+        candidate_version=version,
         stable_version=environment.versions.stable,
         queries=queries,
+        counters={"requests": counter("requests_counter"), "buckets": counter("latency_histogram")},
         thresholds={
-            ERROR_RATIO: environment.slo.error_ratio_max,
-            LATENCY: environment.slo.latency_p95_max_ms,
-            POOL: environment.analysis.pool_utilization_max,
+            ERROR_RATIO: slo.error_ratio_max,
+            LATENCY: slo.latency_p95_max_ms,
+            SLOW_SHARE: LATENCY_SHARE_MAX,
+            POOL: analysis.pool_utilization_max,
         },
+        rules={ERROR_RATIO: rule(slo.error_ratio_max), SLOW_SHARE: rule(LATENCY_SHARE_MAX)},
+        error_status=slo.error_status,
+        latency_threshold_s=slo.latency_p95_max_ms / 1000,
+        latency_warmup_s=analysis.latency_warmup_s,
         latency_unit_s=monitoring.latency_unit_s,
         source=f"prometheus {environment.prometheus.url.rstrip('/')}",
     )
 
 
-def measurement(target: SloTarget, values: Mapping[str, float | None]) -> Measurement:
-    """One measurement: the instant value of each query of ``target`` (None: no sample),
-    judged against its threshold. Latency comes in the metric's unit, is judged in ms."""
-    t = target.thresholds
+def measurement(
+    target: SloTarget, values: Mapping[str, float | None], counts: Counts | None = None
+) -> Measurement:
+    """One look: the instant values of ``target.queries`` (None: no sample) and the
+    candidate's cumulative counts. Only the pool is judged per measurement; the proportions
+    are judged by the sequential rule over the looks. Latency is read in the metric's unit,
+    shown in ms."""
 
     def to_ms(value: float | None) -> float | None:
         return None if value is None else value * target.latency_unit_s * 1000
 
-    rate = values.get(REQUESTS)
-    idle = rate is None or not rate > 0  # not `<= 0`: NaN is no requests too
     readings = [
-        Reading(ERROR_RATIO, values.get(ERROR_RATIO), t[ERROR_RATIO]),
-        Reading(LATENCY, to_ms(values.get(LATENCY)), t[LATENCY], unit=" ms"),
-        Reading(POOL, values.get(POOL), t[POOL]),
-        Reading(
-            REQUESTS, None if idle else rate, unit="/s",
-            missing=f"no requests on {target.candidate_color} (rate {rate})",
-        ),
+        Reading(POOL, values.get(POOL), target.thresholds[POOL]),
+        Reading(LATENCY, to_ms(values.get(LATENCY)), unit=" ms", judged=False),
     ]
     if STABLE_LATENCY in target.queries:
         readings.append(Reading(STABLE_LATENCY, to_ms(values.get(STABLE_LATENCY)), unit=" ms", judged=False))
+    if counts is not None:
+        readings += [
+            Reading(REQUESTS_SEEN, float(counts.requests), judged=False),
+            Reading(ERRORS_SEEN, float(counts.errors), judged=False),
+            Reading(TIMED_SEEN, float(counts.timed), judged=False),
+            Reading(SLOW_SEEN, float(counts.slow), judged=False),
+            Reading(THRESHOLD_BUCKET, 1.0 if counts.threshold_bucket else 0.0, judged=False),
+            Reading(ERROR_RATIO, counts.errors / counts.requests if counts.requests else None, judged=False),
+            Reading(SLOW_SHARE, counts.slow / counts.timed if counts.timed else None, judged=False),
+        ]
     return Measurement(readings)
+
+
+def decisions(target: SloTarget, observation: Observation, *, final: bool) -> dict[str, Decision]:
+    """Each proportion's decision at one look (none without counts in it)."""
+    out: dict[str, Decision] = {}
+    for metric, (events, total) in ((ERROR_RATIO, (ERRORS_SEEN, REQUESTS_SEEN)),
+                                    (SLOW_SHARE, (SLOW_SEEN, TIMED_SEEN))):
+        x, n = observation.value(events), observation.value(total)
+        if x is None or n is None:
+            continue
+        if metric == SLOW_SHARE and observation.value(THRESHOLD_BUCKET) == 0.0:
+            continue  # no bucket at the threshold: the share is unknown, never a rollback
+        out[metric] = decide(target.rules[metric], int(x), int(n), final=final)
+    return out
+
+
+def sequential_stop(target: SloTarget) -> Callable[[Observation], str | None]:
+    """The window's ``stop``: the first look at which a proportion is shown above its limit."""
+
+    def stop(observation: Observation) -> str | None:
+        for metric, d in decisions(target, observation, final=False).items():
+            if d.state == "rollback":
+                return f"{metric} above its limit: {describe(target, metric, d)}"
+        return None
+
+    return stop
+
+
+def describe(target: SloTarget, metric: str, d: Decision) -> str:
+    noun = "errors" if metric == ERROR_RATIO else f"slower than {target.thresholds[LATENCY]:g} ms"
+    rule = target.rules[metric]
+    shown = f"{d.events} {noun} in {d.requests} requests"
+    if d.requests:
+        shown += f" ({d.events / d.requests:.1%})"
+    return (
+        f"{shown}; {1 - rule.alpha_per_look:.4%} lower bound {d.lower:.2%}, "
+        f"{1 - rule.alpha:.0%} upper bound {d.upper:.2%} "
+        f"(limit {rule.threshold:.0%}, must rule out {rule.bad:.0%})"
+    )
 
 
 @dataclass
@@ -142,87 +231,161 @@ def log_context(target: SloTarget) -> dict[str, str]:
 # -- verdicts ------------------------------------------------------------------------------
 def error_ratio(window: SloWindow) -> Verdict:
     limit = window.target.thresholds[ERROR_RATIO]
-    return _metric(
-        window, f"error rate of {window.target.candidate_color} during the window",
-        (ERROR_RATIO, REQUESTS), f"≤ {limit:.0%} (runbook rollback criterion)", "{:.2%}",
-    )
+    check = f"error rate of {window.target.candidate_color} during the window"
+    return _proportion(window, ERROR_RATIO, check, f"≤ {limit:.0%} of requests (runbook rollback criterion)")
 
 
 def latency_p95(window: SloWindow) -> Verdict:
     limit = window.target.thresholds[LATENCY]
-    return _metric(
-        window, f"p95 latency of {window.target.candidate_color} during the window",
-        (LATENCY, REQUESTS), f"p95 ≤ {limit:g} ms (runbook rollback criterion)", "{:.0f} ms",
+    check = f"p95 latency of {window.target.candidate_color} during the window"
+    threshold = f"p95 ≤ {limit:g} ms: ≤ 5 % of requests slower (runbook rollback criterion)"
+    return _proportion(window, SLOW_SHARE, check, threshold)
+
+
+def track(window: SloWindow, metric: str) -> list[tuple[float, Decision]]:
+    """(seconds since the window began, decision) at every look with counts; the last look
+    of a window that ran to its end decides finally."""
+    result = window.result
+    looks_with_counts = [o for o in result.counted if o.value(REQUESTS_SEEN) is not None]
+    out: list[tuple[float, Decision]] = []
+    for i, o in enumerate(looks_with_counts):
+        final = i == len(looks_with_counts) - 1 and not result.stopped_early
+        d = decisions(window.target, o, final=final).get(metric)
+        if d is not None:
+            out.append((o.elapsed_s, d))
+    return out
+
+
+def _proportion(window: SloWindow, metric: str, check: str, threshold: str) -> Verdict:
+    result, target = window.result, window.target
+    verdict = Verdict(check, False, "", threshold=threshold, source=target.source)
+    points = track(window, metric)
+    rolled = next(((t, d) for t, d in points if d.state == "rollback"), None)
+    last = points[-1] if points else None
+    if last is not None:
+        verdict.measured = f"after {last[0]:.1f} s: {describe(target, metric, last[1])}"
+    source_failures = [o.failures["source"] for o in result.observations if "source" in o.failures]
+    unknown_bucket = metric == SLOW_SHARE and any(
+        o.value(THRESHOLD_BUCKET) == 0.0 for o in result.counted
     )
+    if rolled is not None:
+        at, d = rolled
+        verdict.reason = (
+            f"roll back: {metric} above {target.rules[metric].threshold:.0%} after {at:.1f} s: "
+            f"{describe(target, metric, d)}"
+        )
+    elif unknown_bucket:
+        verdict.reason = (
+            f"the latency histogram ({target.counters['buckets']}) has no bucket at "
+            f"{target.latency_threshold_s:g} s: the share of slower requests cannot be counted"
+        )
+        verdict.fault = "configuration"
+    elif result.stopped_early:
+        so_far = f"; {metric} so far: {describe(target, metric, last[1])}" if last else ""
+        verdict.reason = f"not judged over the whole window: {result.stop_reason}{so_far}"
+        if source_failures and len(source_failures) >= result.config.failure_limit:
+            verdict.reason += f"; the source failed: {source_failures[0]}"
+            verdict.fault = "infrastructure"
+    elif last is None:
+        why = source_failures[0] if source_failures else "no look read the counters"
+        verdict.reason = f"no data: {why} ({target.counters['requests']})"
+        verdict.fault = "infrastructure"
+    elif last[1].state == "pass":
+        verdict.passed = True
+        verdict.reason = (
+            f"{metric} ruled out {target.rules[metric].bad:.0%}: {describe(target, metric, last[1])}"
+        )
+    else:
+        verdict.reason = _inconclusive(target, metric, last[1])
+        if last[1].estimate is None or last[1].estimate < target.rules[metric].threshold:
+            verdict.fault = "infrastructure"  # not enough traffic to tell
+    _evidence(verdict, window, metric, points)
+    return verdict
+
+
+def _inconclusive(target: SloTarget, metric: str, d: Decision) -> str:
+    rule = target.rules[metric]
+    if d.requests == 0:
+        return (
+            f"no data: no requests on {target.candidate_color} ({target.candidate_version}) "
+            f"counted during the window; too few samples to rule out {rule.bad:.0%} "
+            f"(needs {d.needed})"
+        )
+    needs = (
+        f"ruling out {rule.bad:.0%} needs {d.needed}" if d.needed is not None
+        else f"at {d.events / d.requests:.1%} no number of requests rules out {rule.bad:.0%}"
+    )
+    return f"inconclusive: {d.requests} requests seen; {needs} ({describe(target, metric, d)})"
 
 
 def pool_utilization(window: SloWindow) -> Verdict:
-    limit = window.target.thresholds[POOL]
-    return _metric(
-        window, f"connection pool utilization of {window.target.candidate_color} during the window",
-        (POOL,), f"≤ {limit:.0%} of the pool's connections in use", "{:.0%}",
+    """Judged per measurement: ``failure_limit`` failed measurements fail it."""
+    result, config, target = window.result, window.result.config, window.target
+    limit = target.thresholds[POOL]
+    verdict = Verdict(
+        f"connection pool utilization of {target.candidate_color} during the window", False, "",
+        threshold=f"≤ {limit:.0%} of the pool's connections in use", source=target.source,
     )
-
-
-def _metric(
-    window: SloWindow, check: str, metrics: tuple[str, ...], threshold: str, fmt: str
-) -> Verdict:
-    """Judge ``metrics[0]`` over the window; failures of any of ``metrics`` count against it
-    (the request rate: without requests the error ratio and latency were not measured)."""
-    result, config = window.result, window.result.config
-    metric = metrics[0]
     counted = result.counted
-    failures = [
-        (o, why) for o in counted
-        if (why := next((w for m in metrics if (w := o.metric_failure(m))), None))
-    ]
-    values = [v for o in counted if (v := o.value(metric)) is not None and v == v]  # v == v: not NaN
+    failures = [(o, why) for o in counted if (why := o.metric_failure(POOL))]
+    values = [v for o in counted if (v := o.value(POOL)) is not None and v == v]  # v == v: not NaN
     worst = max(values) if values else None
-    verdict = Verdict(check, False, "", threshold=threshold, source=window.target.source)
     verdict.measured = (
-        f"worst {fmt.format(worst)} over {len(values)} samples" if worst is not None else "no samples"
+        f"worst {worst:.0%} over {len(values)} samples" if worst is not None else "no samples"
     ) + f", {len(failures)} failed of {len(counted)} measurements in {result.elapsed_s:.1f} s"
     if len(failures) >= config.failure_limit:
         first = "; ".join(f"{o.elapsed_s:.0f} s: {why}" for o, why in failures[:3])
         verdict.reason = (
-            f"{metric} failed in {len(failures)} measurements, the failure limit is "
+            f"{POOL} failed in {len(failures)} measurements, the failure limit is "
             f"{config.failure_limit}: {first}"
         )
-        if all(o.kinds.get(m) != "breach" for o, _ in failures for m in metrics):
+        if all(o.kinds.get(POOL) != "breach" for o, _ in failures):
             verdict.fault = "infrastructure"  # nothing breached: no data or no source
-    elif result.stopped_early:
-        others = sorted({name for o in result.failed for name in o.failures})
-        verdict.reason = (
-            f"not judged over the whole window: {result.stop_reason} "
-            f"(failed: {', '.join(others)}); {metric} failed {len(failures)} times"
-        )
     elif len(values) < config.min_samples:
         verdict.reason = (
-            f"too few samples of {metric}: {len(values)}, need {config.min_samples} "
-            f"({result.stop_reason}) — does the candidate get traffic?"
+            f"too few samples of {POOL}: {len(values)}, need {config.min_samples} "
+            f"({result.stop_reason})"
         )
         verdict.fault = "infrastructure"
     else:
         verdict.passed = True
         verdict.reason = (
-            f"{metric} held {threshold.split(' (')[0]} in {len(counted) - len(failures)} of "
-            f"{len(counted)} measurements (worst {fmt.format(worst)})"
+            f"{POOL} held ≤ {limit:.0%} in {len(counted) - len(failures)} of {len(counted)} "
+            f"measurements (worst {worst:.0%})"
         )
-    _evidence(verdict, window, metrics)
+    _evidence(verdict, window, POOL, [])
     return verdict
 
 
-def _evidence(verdict: Verdict, window: SloWindow, metrics: tuple[str, ...]) -> None:
+def _evidence(
+    verdict: Verdict, window: SloWindow, metric: str, points: list[tuple[float, Decision]]
+) -> None:
+    from .slo_chart import render  # matplotlib loads only when a verdict is built
+
     result, target = window.result, window.target
     verdict.details.extend([
         target.colors(),
         result.describe(),
         f"window: {result.stop_reason}",
-        *(f"PromQL {m}: {target.queries[m]}" for m in metrics),
     ])
+    if metric == POOL:
+        verdict.details.append(f"PromQL {POOL}: {target.queries[POOL]}")
+    else:
+        rule = target.rules[metric]
+        verdict.details += [
+            f"counters: {target.counters['requests' if metric == ERROR_RATIO else 'buckets']}",
+            f"rule: roll back when the lower bound at α/K = {rule.alpha:g}/{rule.looks} exceeds "
+            f"{rule.threshold:.0%}; pass when the upper bound at α = {rule.alpha:g} is below "
+            f"{rule.bad:.0%} (docs/analysis-method.md)",
+        ]
+        verdict.attach_json("decisions", [{"elapsed_s": t, **d.to_json()} for t, d in points])
+        if points:
+            png = render(metric, rule, points)
+            verdict.attachments.append(Attachment("estimate and bounds over time", png, "png"))
     verdict.attach_json("measurements", [o.to_json() for o in result.observations])
     verdict.attach_json("analysis", {
         "queries": target.queries,
+        "counters": target.counters,
         "thresholds": target.thresholds,
         "window": result.config.model_dump(),
         "started_at": result.started_at,

@@ -10,7 +10,9 @@ Rules (docs/architecture.md rule 1, fail closed):
 - a source that cannot be read (``SourceUnavailable``) fails the measurement with its reason;
 - the window stops at the measurement whose failure count reaches ``failure_limit``: a
   regression is detected seconds after it shows, not at the end of the window;
-- fewer than ``min_samples`` counted measurements at the end fail the window.
+- fewer than ``min_samples`` counted measurements at the end fail the window;
+- ``stop`` (the SLOs' sequential decision, ``shiftgate.analysis.slo``) may end the window
+  at any measurement with its reason: the evidence for a rollback is already enough.
 
 One leniency, bounded in time: right after a shift, rate windows need two scrapes of the
 candidate before any ratio exists. Measurements whose only failures are "no data", taken
@@ -152,9 +154,10 @@ def observe(
     config: AnalysisConfig,
     clock: Clock,
     on_measurement: Callable[[Observation], None] | None = None,
+    stop: Callable[[Observation], str | None] | None = None,
 ) -> WindowResult:
-    """Measure on a fixed schedule (start + k x interval, no drift) until the window ends or
-    failed measurements reach ``config.failure_limit``."""
+    """Measure on a fixed schedule (start + k x interval, no drift) until the window ends,
+    failed measurements reach ``config.failure_limit``, or ``stop`` gives a reason."""
     start = clock.now()
     observations: list[Observation] = []
     complete_seen = False
@@ -174,6 +177,10 @@ def observe(
                 f"stopped early: {failed} failed measurements reached the failure limit "
                 f"{config.failure_limit} after {elapsed:.1f} s of {config.window_s:g} s"
             )
+            return WindowResult(config, start, clock.now(), observations, True, reason)
+        stopped = stop(observation) if stop is not None else None
+        if stopped:
+            reason = f"stopped early after {elapsed:.1f} s of {config.window_s:g} s: {stopped}"
             return WindowResult(config, start, clock.now(), observations, True, reason)
         index += 1
         next_at = start + index * config.interval_s

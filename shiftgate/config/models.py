@@ -472,14 +472,39 @@ Router = Annotated[
 
 
 class SloConfig(Strict):
-    """The runbook's rollback criteria: error rate > 5 % or latency > 300 ms."""
+    """The runbook's rollback criteria: error rate > 5 % or latency > 300 ms, judged as
+    proportions of the candidate's requests counted since the shift (docs/analysis-method.md)."""
 
     error_ratio_max: float = Field(0.05, ge=0, le=1)
     latency_p95_max_ms: float = Field(300, gt=0)
+    requests_counter: str = Field(
+        'recommendation_requests_total{route="/recommendations"}',
+        description="Requests counter (a selector) with a status label; read raw, per series.",
+    )
+    error_status: str = Field("5..", description="Status label values (regex) that are errors.")
+    latency_histogram: str = Field(
+        'recommendation_request_duration_seconds_bucket{route="/recommendations"}',
+        description="Latency histogram's buckets (a selector, seconds); it needs a bucket at "
+        "latency_p95_max_ms (checked by checks/monitoring/test_latency_buckets.py).",
+    )
+    version_label: str = Field("version", description="Label naming the version of a series.")
 
 
 class AnalysisConfig(Strict):
-    interval_s: float = Field(10, gt=0, description="One measurement every interval.")
+    interval_s: float = Field(10, gt=0, description="One measurement (a look) every interval.")
+    alpha: float = Field(
+        0.01, gt=0, lt=0.5, description="Error rates of the SLO decision: a candidate exactly at "
+        "the threshold is rolled back, and one at bad_multiple x the threshold passes, each with "
+        "probability at most alpha over the whole window (docs/analysis-method.md).",
+    )
+    bad_multiple: float = Field(
+        2.0, gt=1, description="A passing window must rule out this multiple of the threshold "
+        "(10 % errors for a 5 % limit); too few requests to do so fail as inconclusive.",
+    )
+    latency_warmup_s: float = Field(
+        10, ge=0, description="Slow requests count from this long after the window starts: a "
+        "cold cache or pool is slow for seconds after a shift (errors always count).",
+    )
     window_s: float = Field(120, gt=0, description="How long a shift is observed.")
     failure_limit: int = Field(2, ge=1, description="Failed measurements that end the window.")
     min_samples: int = Field(5, ge=1, description="Fewer measurements than this fail.")

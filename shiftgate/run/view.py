@@ -91,12 +91,21 @@ class LiveView:
             figures = json.loads(last)
         except (OSError, IndexError, json.JSONDecodeError):
             return ""
-        values = figures.get("values", figures)
-        shown = ", ".join(
-            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in values.items()
-            if not isinstance(v, (dict, list))
-        )
+        decisions = figures.get("decisions") or {}
+        if decisions:  # the sequential rule: running estimate and bounds of each proportion
+            shown = "; ".join(
+                f"{name} {d.get('events')}/{d.get('requests')}"
+                + (f" = {d['estimate']:.1%}" if isinstance(d.get("estimate"), float) else "")
+                + f" [{d.get('lower', 0):.1%}, {d.get('upper', 1):.1%}] {d.get('state')}"
+                for name, d in decisions.items() if isinstance(d, dict)
+            )
+        else:
+            values = figures.get("values", figures)
+            shown = ", ".join(
+                f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in values.items()
+                if not isinstance(v, (dict, list))
+            )
         failures = figures.get("failures") or {}
         alarm = f"; FAILING: {', '.join(f'{k} {v}' for k, v in failures.items())}" if failures else ""
         return f"analysis at {figures.get('elapsed_s', '?')} s: {shown}{alarm}"

@@ -58,7 +58,11 @@ def render(state: SandboxState) -> dict[str, Any]:
             },
             {
                 # The service labels its own series with color and version; they win.
+                # Every 0.5 s: the SLO analysis reads these counters raw, so their age is
+                # the part of detection time left to the scrape.
                 "job_name": "recommendation",
+                "scrape_interval": "500ms",
+                "scrape_timeout": "500ms",
                 "honor_labels": True,
                 "static_configs": replicas,
             },

@@ -158,7 +158,24 @@ def test_sandbox_rules_pass_against_sandbox_prometheus(sandbox: dict[str, Any]) 
     _wait_query(sandbox["prometheus_url"], 'color:recommendation_errors:ratio_rate30s{color="green"}')
     done = run_checks(sandbox["prometheus_url"], str(RULES / "*.yml"))
     assert done.returncode == 0, done.stdout[-4000:]
-    assert "8 passed, 1 skipped" in done.stdout
+    assert "9 passed, 1 skipped" in done.stdout  # the latency bucket check among them
+
+
+def test_latency_threshold_without_a_bucket_fails_naming_the_nearest(sandbox: dict[str, Any]) -> None:
+    """The sandbox's histogram has a boundary at 0.3 s, none at 0.275 s: a threshold of
+    275 ms cannot be counted exactly, and the check says which buckets are nearest."""
+    for user_id in range(1, 20):
+        requests.get(f"{sandbox['router_url']}/recommendations", params={"user_id": user_id}, timeout=10)
+    target = "checks/monitoring/test_latency_buckets.py"
+    _wait_query(sandbox["prometheus_url"], "recommendation_request_duration_seconds_bucket")
+    good = pytest_checks(target, "--set", f"prometheus.url={sandbox['prometheus_url']}", timeout=60)
+    assert good.returncode == 0, good.stdout[-3000:]
+    bad = pytest_checks(
+        target, "--set", f"prometheus.url={sandbox['prometheus_url']}",
+        "--set", "slo.latency_p95_max_ms=275", timeout=60,
+    )
+    assert bad.returncode == 1, bad.stdout[-3000:]
+    assert "no bucket at 0.275 s; the nearest are 0.25 and 0.3 s" in bad.stdout
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -62,7 +62,8 @@ def test_small_effect_passes_even_when_significant() -> None:
 
 def window(candidate: list[float | None], stable: list[float | None]) -> SloWindow:
     target = SloTarget(
-        "blue", "green", "2.5.0", "2.4.3", {LATENCY: "q1", STABLE_LATENCY: "q2"}, {}, 1.0, "prometheus p"
+        "blue", "green", "2.5.0", "2.4.3", {LATENCY: "q1", STABLE_LATENCY: "q2"}, {}, {}, {},
+        "5..", 0.3, 0.0, 1.0, "prometheus p",
     )
     observations = [
         Observation(

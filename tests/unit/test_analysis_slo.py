@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from shiftgate.analysis import slo
-from shiftgate.analysis.slo import ERROR_RATIO, LATENCY, POOL, REQUESTS, STABLE_LATENCY
+from shiftgate.analysis.counts import CandidateCounts, Counts
+from shiftgate.analysis.slo import ERROR_RATIO, LATENCY, POOL, SLOW_SHARE, STABLE_LATENCY
 from shiftgate.analysis.window import Measurement, observe
 from shiftgate.config.loader import load_environment
 from shiftgate.config.models import Environment
@@ -44,10 +45,18 @@ class FakeClock:
 
 
 class FakeProbe:
-    """Answers each metric's query from a list of values, one per measurement."""
+    """Answers each query of the target from a list of values, one per look; the counters
+    from per-second traffic: ``traffic`` is a list of (requests, errors, slow) per look."""
 
-    def __init__(self, target: slo.SloTarget, **values: list[float | None]) -> None:
+    def __init__(
+        self, target: slo.SloTarget, traffic: list[tuple[int, int, int]] | None = None,
+        buckets: tuple[str, ...] = ("0.25", "0.3", "0.5", "+Inf"), **values: list[float | None],
+    ) -> None:
+        self.target = target
         self.by_query = {target.queries[m]: list(v) for m, v in values.items()}
+        self.traffic = list(traffic if traffic is not None else [(20, 0, 0)])
+        self.buckets = buckets
+        self.totals = [0, 0, 0]  # requests, errors, slow
         self.queries: list[str] = []
         self.down = False
 
@@ -55,23 +64,45 @@ class FakeProbe:
         if self.down:
             raise SourceUnavailable("prometheus http://p:9090", "ConnectionError: refused")
         self.queries.append(promql)
+        if promql == self.target.counters["requests"]:
+            step = self.traffic.pop(0) if len(self.traffic) > 1 else self.traffic[0]
+            self.totals = [t + d for t, d in zip(self.totals, step, strict=True)]
+            requests, errors, _ = self.totals
+            return [Sample({"status": "200"}, requests - errors, 0.0), Sample({"status": "500"}, errors, 0.0)]
+        if promql == self.target.counters["buckets"]:
+            requests, _, slow = self.totals
+            return [
+                Sample({"le": le}, requests if le == "+Inf" or float(le) > 0.3 else requests - slow, 0.0)
+                for le in self.buckets
+            ]
         values = self.by_query.get(promql, [None])
         value = values.pop(0) if len(values) > 1 else values[0]
         return [] if value is None else [Sample({}, value, 0.0)]
 
 
 def measurer(probe: FakeProbe, target: slo.SloTarget) -> Callable[[], Measurement]:
-    """The ``measure`` a check wires: the probe reads the values, analysis judges them."""
-    return lambda: slo.measurement(target, instant_values(probe, target.queries))  # type: ignore[arg-type]
+    """The ``measure`` the check wires (checks/slo/conftest.py), without a warm-up."""
+    counts = CandidateCounts(target.error_status, target.latency_threshold_s)
+
+    def measure() -> Measurement:
+        values = instant_values(probe, target.queries)  # type: ignore[arg-type]
+        requests = probe.query(target.counters["requests"])
+        buckets = probe.query(target.counters["buckets"])
+        return slo.measurement(target, values, counts.update(requests, buckets))
+
+    return measure
 
 
-def window(environment: Environment, compare: bool = True, **values: list[float | None]) -> slo.SloWindow:
+def window(
+    environment: Environment, compare: bool = True, traffic: list[tuple[int, int, int]] | None = None,
+    buckets: tuple[str, ...] = ("0.25", "0.3", "0.5", "+Inf"), **values: list[float | None],
+) -> slo.SloWindow:
     target = slo.slo_target(environment, "blue", compare=compare)
-    defaults: dict[str, list[float | None]] = {
-        ERROR_RATIO: [0.01], LATENCY: [0.05], POOL: [0.2], REQUESTS: [10.0], STABLE_LATENCY: [0.05],
-    }
-    probe = FakeProbe(target, **{**defaults, **values})
-    result = observe(measurer(probe, target), environment.analysis, FakeClock())
+    defaults: dict[str, list[float | None]] = {LATENCY: [0.05], POOL: [0.2], STABLE_LATENCY: [0.05]}
+    probe = FakeProbe(target, traffic, buckets, **{**defaults, **values})
+    result = observe(
+        measurer(probe, target), environment.analysis, FakeClock(), stop=slo.sequential_stop(target)
+    )
     return slo.SloWindow(target, result)
 
 
@@ -89,47 +120,71 @@ def test_an_expression_is_a_configuration_error_naming_the_key() -> None:
         slo.color_selector("sum(rate(x[5m]))", "color", "blue", "monitoring.error_ratio_query")
 
 
-def test_target_queries_select_the_colors() -> None:
+def test_target_queries_select_the_colors_and_the_candidates_version() -> None:
     environment = env()
     monitoring = environment.monitoring
     target = slo.slo_target(environment, "blue", compare=True)
     assert target.stable_color == "green"
-    assert target.queries[ERROR_RATIO] == f'max({monitoring.error_ratio_query}{{color="blue"}})'
-    assert target.queries[REQUESTS] == f'sum({monitoring.requests_rate_query}{{color="blue"}})'
+    assert target.queries[LATENCY] == f'max({monitoring.latency_p95_query}{{color="blue"}})'
     assert 'color="green"' in target.queries[STABLE_LATENCY]
-    assert target.thresholds == {ERROR_RATIO: 0.05, LATENCY: 300, POOL: 0.9}
+    assert target.counters["requests"] == (
+        'recommendation_requests_total{color="blue", version="2.5.0", route="/recommendations"}'
+    )
+    assert target.counters["buckets"].startswith(
+        'recommendation_request_duration_seconds_bucket{color="blue", version="2.5.0"'
+    )
+    assert target.thresholds == {ERROR_RATIO: 0.05, LATENCY: 300, SLOW_SHARE: 0.05, POOL: 0.9}
+    rule = target.rules[ERROR_RATIO]
+    assert (rule.alpha, rule.bad, rule.looks) == (0.01, 0.10, 6)  # 10 s every 2 s: 6 looks
     assert STABLE_LATENCY not in slo.slo_target(env(), "blue", compare=False).queries
 
 
 def test_healthy_window_passes_every_metric() -> None:
-    w = window(env())
+    w = window(env(), traffic=[(20, 0, 0)])  # 6 looks: a baseline, then 100 requests
     for verdict in (slo.error_ratio(w), slo.latency_p95(w), slo.pool_utilization(w)):
         assert verdict.passed, verdict.message()
     verdict = slo.latency_p95(w)
-    assert "worst 50 ms" in str(verdict.measured)  # seconds → ms
+    assert "ruled out 10%" in verdict.reason and "0 slower than 300 ms in 100 requests" in verdict.reason
     names = [a.name for a in verdict.attachments]
-    assert names == ["measurements", "analysis"]
-    analysis = json.loads(verdict.attachments[1].body)
+    assert names == ["decisions", "estimate and bounds over time", "measurements", "analysis"]
+    assert verdict.attachments[1].kind == "png" and bytes(verdict.attachments[1].body)[:4] == b"\x89PNG"
+    analysis = json.loads(verdict.attachments[3].body)
     assert analysis["candidate"] == {"color": "blue", "version": "2.5.0"}
-    assert analysis["window"]["failure_limit"] == 2
-    assert any("PromQL latency_p95_ms" in line for line in verdict.details)
+    assert any("docs/analysis-method.md" in line for line in verdict.details)
 
 
-def test_error_breach_fails_the_error_check_and_stops_early() -> None:
-    w = window(env("analysis.window_s=60"), **{ERROR_RATIO: [0.0, 0.0, 0.3, 0.4, 0.0]})
-    assert w.result.stopped_early and w.result.elapsed_s == 6
+def test_a_few_errors_within_the_slo_pass() -> None:
+    """3 % errors: today's 2-breach rule rolled such releases back; the proportion does not."""
+    w = window(env("analysis.window_s=40"), traffic=[(100, 3, 0)])
+    verdict = slo.error_ratio(w)
+    assert verdict.passed, verdict.message()
+    assert not w.result.stopped_early
+
+
+def test_error_breach_rolls_back_early_with_the_numbers() -> None:
+    w = window(env("analysis.window_s=60"), traffic=[(20, 0, 0), (20, 0, 0), (20, 10, 0)])
+    assert w.result.stopped_early and w.result.elapsed_s == 4  # the third look
     error = slo.error_ratio(w)
     assert not error.passed and error.fault == "product"
-    assert "error_ratio failed in 2 measurements" in error.reason
-    assert "0.3 > 0.05" in error.reason
+    assert error.reason.startswith("roll back: error_ratio above 5% after 4.0 s: 10 errors in 40 requests")
+    assert "stopped early after 4.0 s of 60 s: error_ratio above its limit" in w.result.stop_reason
     latency = slo.latency_p95(w)
     assert not latency.passed and "not judged over the whole window" in latency.reason
 
 
-def test_latency_breach_in_milliseconds() -> None:
-    w = window(env(), **{LATENCY: [0.45]})
+def test_slow_requests_roll_back_on_the_latency_criterion() -> None:
+    w = window(env(), traffic=[(20, 0, 10)])
     verdict = slo.latency_p95(w)
-    assert not verdict.passed and "450 ms > 300 ms" in verdict.reason
+    assert not verdict.passed and verdict.fault == "product"
+    assert "roll back: slow_share above 5%" in verdict.reason and "slower than 300 ms" in verdict.reason
+
+
+def test_a_histogram_without_a_bucket_at_the_threshold_never_passes_nor_rolls_back() -> None:
+    w = window(env(), traffic=[(20, 0, 10)], buckets=("0.25", "0.5", "+Inf"))
+    verdict = slo.latency_p95(w)
+    assert not verdict.passed and verdict.fault == "configuration"
+    assert "no bucket at 0.3 s" in verdict.reason
+    assert not w.result.stopped_early
 
 
 def test_pool_saturation_fails_the_pool_check() -> None:
@@ -138,15 +193,24 @@ def test_pool_saturation_fails_the_pool_check() -> None:
 
 
 def test_no_requests_on_the_candidate_is_no_data() -> None:
-    w = window(env(), **{REQUESTS: [0.0], ERROR_RATIO: [math.nan], LATENCY: [math.nan]})
+    w = window(env(), traffic=[(0, 0, 0)], **{LATENCY: [math.nan]})
+    for verdict in (slo.error_ratio(w), slo.latency_p95(w)):
+        assert not verdict.passed and verdict.fault == "infrastructure"
+        assert "no data: no requests on blue (2.5.0)" in verdict.reason
+
+
+def test_too_few_requests_are_inconclusive_with_the_number_needed() -> None:
+    w = window(env(), traffic=[(4, 0, 0)])  # 20 requests: 0 errors rule out 10 % from 44
     verdict = slo.error_ratio(w)
     assert not verdict.passed and verdict.fault == "infrastructure"
-    assert "no data: no requests on blue" in verdict.reason or "NaN" in verdict.reason
+    assert verdict.reason.startswith("inconclusive: 20 requests seen; ruling out 10% needs 44")
 
 
-def test_absent_series_fail_closed() -> None:
-    verdict = slo.latency_p95(window(env(), **{LATENCY: [None]}))
-    assert not verdict.passed and "no data: no series" in verdict.reason
+def test_a_ratio_between_the_limit_and_twice_it_is_inconclusive_not_a_pass() -> None:
+    w = window(env("analysis.window_s=40"), traffic=[(100, 8, 0)])  # 8 %
+    verdict = slo.error_ratio(w)
+    assert not verdict.passed and verdict.fault == "product"
+    assert "inconclusive" in verdict.reason or "roll back" in verdict.reason
 
 
 def test_unreachable_prometheus_fails_every_check_with_the_reason() -> None:
@@ -161,32 +225,25 @@ def test_unreachable_prometheus_fails_every_check_with_the_reason() -> None:
         assert "refused" in verdict.reason
 
 
-def test_too_few_samples_fail() -> None:
-    # The loader refuses a window too short to hold min_samples (shiftgate.config.bounds);
-    # the analysis must still fail closed when fewer arrive, so the window is cut after loading.
-    environment = env("analysis.min_samples=5")
-    environment.analysis.window_s = 4
-    verdict = slo.error_ratio(window(environment))
-    assert not verdict.passed and "too few samples of error_ratio: 3, need 5" in verdict.reason
-
-
 def test_stable_latency_is_evidence_not_a_criterion() -> None:
     w = window(env(), **{STABLE_LATENCY: [None]})
     assert slo.latency_p95(w).passed
 
 
-
-def test_measurement_judges_the_values_it_is_given() -> None:
+def test_measurement_keeps_counts_and_judges_only_the_pool() -> None:
     target = slo.slo_target(env(), "blue", compare=True)
-    values = {ERROR_RATIO: 0.2, LATENCY: 0.1, POOL: 0.5, REQUESTS: 4.0, STABLE_LATENCY: None}
-    readings = {r.name: r for r in slo.measurement(target, values).readings}
+    values = {LATENCY: 0.1, POOL: 0.95, STABLE_LATENCY: None}
+    counts = Counts(requests=50, errors=10, timed=50, slow=5)
+    readings = {r.name: r for r in slo.measurement(target, values, counts).readings}
     assert readings[LATENCY].value == 100  # seconds → ms
-    assert readings[ERROR_RATIO].problem() == ("breach", "0.2 > 0.05")
+    assert readings[ERROR_RATIO].value == 0.2 and readings[ERROR_RATIO].problem() is None
+    assert readings[POOL].problem() == ("breach", "0.95 > 0.9")
     assert readings[STABLE_LATENCY].problem() is None  # evidence only
-    idle = slo.measurement(target, {**values, REQUESTS: math.nan}).readings
-    assert next(r for r in idle if r.name == REQUESTS).problem() == (
-        "no data", "no data: no requests on blue (rate nan)"
-    )
+
+
+def test_the_target_refuses_a_zero_error_limit() -> None:
+    with pytest.raises(ConfigError, match=r"slo\.error_ratio_max"):
+        slo.slo_target(env("slo.error_ratio_max=0"), "blue", compare=False)
 
 
 def test_log_context_names_who_was_measured() -> None:

@@ -165,3 +165,27 @@ def test_every_observation_is_recorded_as_a_json_line(tmp_path: Path) -> None:
     assert lines[2]["failures"] == {"error_ratio": "0.2 > 0.05"}
     assert lines[0]["candidate_color"] == "blue"
     assert lines[0]["thresholds"] == {"error_ratio": 0.05}
+
+
+def test_stop_ends_the_window_with_its_reason() -> None:
+    seen: list[int] = []
+
+    def stop(observation: object) -> str | None:
+        seen.append(1)
+        return "enough evidence" if len(seen) == 3 else None
+
+    config = AnalysisConfig(interval_s=1, window_s=30)
+    result = observe(lambda: Measurement([Reading("x", 1.0, 2.0)]), config, _StopClock(), stop=stop)
+    assert result.stopped_early and len(result.observations) == 3
+    assert result.stop_reason == "stopped early after 2.0 s of 30 s: enough evidence"
+
+
+class _StopClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds

@@ -25,6 +25,7 @@ FAKE_WINDOWS = '''\
 import pytest
 
 from shiftgate.analysis import slo
+from shiftgate.analysis.counts import Counts
 from shiftgate.analysis.window import observe
 
 
@@ -40,9 +41,15 @@ class Clock:
 
 def window(environment, compare):
     target = slo.slo_target(environment, "blue", compare=compare)
-    values = {slo.ERROR_RATIO: 0.0, slo.LATENCY: 0.01, slo.POOL: 0.1, slo.REQUESTS: 5.0,
-              slo.STABLE_LATENCY: 0.01}
-    result = observe(lambda: slo.measurement(target, values), environment.analysis, Clock())
+    values = {slo.LATENCY: 0.01, slo.POOL: 0.1, slo.STABLE_LATENCY: 0.01}
+    looks = []
+
+    def measure():  # 200 healthy requests a look, counted since the first
+        looks.append(1)
+        n = 200 * (len(looks) - 1)
+        return slo.measurement(target, values, Counts(requests=n, errors=0, timed=n, slow=0))
+
+    result = observe(measure, environment.analysis, Clock(), stop=slo.sequential_stop(target))
     return slo.SloWindow(target, result)
 
 

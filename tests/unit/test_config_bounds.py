@@ -51,9 +51,9 @@ def kubernetes(data: Data, **fields: Any) -> None:
 
 FILE_CASES: list[tuple[str, Callable[[Data], None], str, str]] = [
     ("failure_limit above the window's measurements: a candidate failing every one passes",
-     lambda d: d["analysis"].update(failure_limit=30), "analysis.failure_limit", "can never be reached"),
+     lambda d: d["analysis"].update(failure_limit=60), "analysis.failure_limit", "can never be reached"),
     ("min_samples above the window's measurements: nothing can pass",
-     lambda d: d["analysis"].update(min_samples=24), "analysis.min_samples", "can never be collected"),
+     lambda d: d["analysis"].update(min_samples=47), "analysis.min_samples", "can never be collected"),
     ("an infinite latency threshold in the file", lambda d: d["slo"].update(latency_p95_max_ms=float("inf")),
      "slo.latency_p95_max_ms", "finite number"),
     ("NaN error ratio", lambda d: d["slo"].update(error_ratio_max=float("nan")),
@@ -130,9 +130,9 @@ def test_project_yaml_has_no_duplicate_keys(folder: str) -> None:
          "environment variable SHIFTGATE_SLO__LATENCY_P95_MAX_MS", "slo.latency_p95_max_ms"),
         ({"SHIFTGATE_SLO__LATENCY_P95_MAX_MS": "nan"}, [],
          "environment variable SHIFTGATE_SLO__LATENCY_P95_MAX_MS", "slo.latency_p95_max_ms"),
-        ({"SHIFTGATE_ANALYSIS__FAILURE_LIMIT": "30"}, [],
+        ({"SHIFTGATE_ANALYSIS__FAILURE_LIMIT": "60"}, [],
          "environment variable SHIFTGATE_ANALYSIS__FAILURE_LIMIT", "analysis.failure_limit"),
-        ({}, ["analysis.min_samples=24"], "command line --set analysis.min_samples=24",
+        ({}, ["analysis.min_samples=47"], "command line --set analysis.min_samples=47",
          "analysis.min_samples"),
         ({}, ["analysis.compare_effect_max=1"], "command line --set analysis.compare_effect_max=1",
          "analysis.compare_effect_max"),
@@ -165,8 +165,8 @@ def test_infinite_value_through_interpolation_is_refused(tmp_path: Path) -> None
 
 def test_the_window_holds_what_the_observer_takes() -> None:
     env = load_environment("sandbox", environ=ENV)
-    assert measurements_in_window(env.analysis) == 23  # 0, 2, … 44 s of a 45 s window
-    assert load_environment("sandbox", environ=ENV, overrides=["analysis.failure_limit=23"])
+    assert measurements_in_window(env.analysis) == 46  # 0, 1, … 45 s of a 45 s window
+    assert load_environment("sandbox", environ=ENV, overrides=["analysis.failure_limit=46"])
 
 
 def test_explicit_opt_out_with_a_reason_loads(tmp_path: Path) -> None:
@@ -206,7 +206,7 @@ def test_overrides_are_recorded_with_their_source() -> None:
     ("extra", "args"),
     [
         ({"SHIFTGATE_SLO__LATENCY_P95_MAX_MS": ".inf"}, []),
-        ({}, ["--set", "analysis.failure_limit=30"]),
+        ({}, ["--set", "analysis.failure_limit=60"]),
     ],
 )
 def test_cli_exits_2_on_a_bound(extra: dict[str, str], args: list[str]) -> None:
