@@ -249,7 +249,7 @@ def test_postgres_stopped_fails_the_checks(sandbox: dict[str, Any], sandbox_dir:
 def test_gate_blocks_on_the_incident_and_passes_after_remediation(
     admin: Callable[..., None], sandbox_dir: Path
 ) -> None:
-    before = shiftgate("gate", "preflight", "--env", "sandbox", "checks/database")
+    before = shiftgate("gate", "preflight", "--env", "sandbox")  # a gate runs whole
     assert before.returncode == 1, before.stdout + before.stderr
     assert re.search(r"max_connections sufficient for both colors: FAILED: peak demand \d+ > usable 47",
                      before.stdout)
@@ -257,7 +257,7 @@ def test_gate_blocks_on_the_incident_and_passes_after_remediation(
     remediated = shiftgate("sandbox", "remediate")
     assert remediated.returncode == 0, remediated.stderr
     assert "recommendations_user_segment_score_idx" in remediated.stderr
-    after = shiftgate("gate", "preflight", "--env", "sandbox", "checks/database")
+    after = shiftgate("gate", "preflight", "--env", "sandbox")
     assert after.returncode == 0, after.stdout + after.stderr
     # The exported DSN is the least-privilege role: not a superuser, pg_monitor and SELECT only.
     with psycopg.connect(load_environment("sandbox").database.dsn()) as conn:
