@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from shiftgate.analysis.verdicts import attach_records
 from shiftgate.config.models import DatabaseConfig, Environment, PoolSizing
-from shiftgate.probes.postgres_facts import Activity, ActivityGroup, ServerSettings
+from shiftgate.probes.postgres_facts import Activity, ActivityGroup, OtherClientsReading, ServerSettings
 from shiftgate.verdict import Verdict
 
 CAPACITY_CHECK = "max_connections sufficient for both colors"
@@ -210,3 +210,10 @@ def connections_in_use(settings: ServerSettings, activity: Activity, config: Dat
     )
     attach_records(verdict, {"settings": settings.record, "activity": activity.record})
     return verdict
+
+
+def others_peak(reading: OtherClientsReading, env: Environment) -> OthersPeak:
+    """The other clients' peak from what was read over the look-back."""
+    if reading.snapshots is not None:
+        return peak_of_snapshots(reading.snapshots, env, reading.window)
+    return peak_from_series(reading.values or [], reading.window, reading.evidence)

@@ -218,3 +218,14 @@ class CriticalQueryPlans:
     index_leading: dict[str, str | None] = field(default_factory=dict)
     """Leading column of every index the plans use (None for an expression)."""
     records: list[QueryRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OtherClientsReading:
+    """What was read of the other clients over the capacity check's look-back: Prometheus
+    values (``values``) or pg_stat_activity snapshots (``snapshots``), and the window read."""
+
+    window: str
+    values: list[float] | None = None
+    snapshots: list[Activity] | None = None
+    evidence: dict[str, object] = field(default_factory=dict)

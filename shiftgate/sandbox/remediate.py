@@ -18,10 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shiftgate.analysis.connections import required_max_connections
+from shiftgate.analysis.connections import others_peak, required_max_connections
 from shiftgate.config.loader import load_environment
 from shiftgate.errors import SandboxError, UsageError
+from shiftgate.probes.other_clients import read_other_clients
 from shiftgate.probes.postgres import PostgresProbe
+from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.routers.base import live_color
 from shiftgate.sandbox import state as st
 from shiftgate.sandbox.haproxy import AdminSocket
@@ -110,11 +112,14 @@ def _capacity_target(folder: Path, overrides: list[str]) -> int:
     probe = PostgresProbe.from_config(environment.database)
     try:
         settings = probe.settings()
-        # Other clients come and go (postgres_exporter connects per scrape): the check reads
-        # one moment, so the fix takes the most it asks for over a second or two of them.
+        # Other clients count as the check counts them: at their peak over its look-back.
+        reading = read_other_clients(environment, probe, PrometheusProbe(environment.prometheus))
+        peak = others_peak(reading, environment)
+        # Connections now still come and go (postgres_exporter connects per scrape): the fix
+        # takes the most the check asks for over a second or two of them.
         targets = []
         for _ in range(SAMPLES):
-            targets.append(required_max_connections(settings, probe.activity(), environment))
+            targets.append(required_max_connections(settings, probe.activity(), environment, peak))
             time.sleep(SAMPLE_INTERVAL_S)
         return max(targets)
     finally:
