@@ -10,7 +10,7 @@ rejected by the API server, so the integration would do nothing, or not apply):
   AnalysisRunArgument, ArgumentValueFrom, FieldRef, PodTemplateMetadata), release v1.7 and
   later (count / failureLimit are IntOrString; abortScaleDownDelaySeconds exists); argument
   resolution from ``utils/analysis/factory.go`` (BuildArgumentsForRolloutAnalysisRun,
-  extractValueFromRollout), ported in ``argo_field_value``.
+  extractValueFromRollout), ported in ``tests.k8s_fake.argo``.
 - Flagger, fluxcd/flagger ``pkg/apis/flagger/v1beta1/canary.go`` (CanarySpec, CanaryAnalysis,
   CanaryWebhook, HookType), release v1.x (Canary ``flagger.app/v1beta1``, ``analysis``), and
   the load tester's ``pkg/loadtester/task_shell.go`` (type ``cmd`` runs ``sh -c``).
@@ -31,6 +31,7 @@ import yaml
 
 from shiftgate.cli.main import _parser
 from shiftgate.config.paths import project_root
+from tests.k8s_fake.argo import argo_field_value
 
 ROOT = project_root()
 ARGO, FLAGGER = ROOT / "ci" / "argo", ROOT / "ci" / "flagger"
@@ -176,22 +177,6 @@ def conforms(value: Any, schema: Any, where: str = "") -> list[str]:
     types = schema if isinstance(schema, tuple) else (schema,)
     ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
     return [] if ok else [f"{where}: {value!r} is not {'/'.join(t.__name__ for t in types)}"]
-
-
-def argo_field_value(rollout: dict[str, Any], path: str) -> str:
-    """Argo's ``extractValueFromRollout`` (utils/analysis/factory.go): the path is split on
-    dots and brackets, so a label key with dots cannot be named."""
-    node: Any = rollout
-    for section in filter(None, re.split(r"[.\[\]]+", path)):
-        if isinstance(node, list):
-            node = node[int(section)]
-        elif isinstance(node, dict):
-            node = node.get(section)
-        else:
-            raise ValueError(f"invalid path {path} in rollout")
-    if node is None or isinstance(node, dict | list):
-        raise ValueError(f"invalid path {path} in rollout")
-    return str(node)
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:

@@ -64,6 +64,12 @@ KINDS = [
     Kind("networking.istio.io", "v1beta1", "virtualservices", "VirtualService", short_names=("vs",)),
     Kind("networking.istio.io", "v1beta1", "destinationrules", "DestinationRule", short_names=("dr",)),
     Kind("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", short_names=("promrule",)),
+    # What ci/argo/ and ci/flagger/ create (their CRDs installed), stored as given.
+    Kind("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor"),
+    Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
+    Kind("argoproj.io", "v1alpha1", "rollouts", "Rollout", short_names=("ro",)),
+    Kind("argoproj.io", "v1alpha1", "analysistemplates", "AnalysisTemplate"),
+    Kind("flagger.app", "v1beta1", "canaries", "Canary"),
     Kind("metrics.k8s.io", "v1beta1", "pods", "PodMetrics"),
 ]
 BY_PLURAL = {(k.group, k.plural): k for k in KINDS}
