@@ -23,7 +23,10 @@ own client (``KUBECONFIG=... shiftgate ...``); ``fake_cluster.fake`` is the serv
 (``allow(rules)`` / ``revoke(verb, plural, group)`` for RBAC, ``logs``, ``metrics``,
 ``mutators`` for admission webhooks, ``delay_s``); ``fake_cluster.controller.behavior
 ["recommendation-blue"] = "stuck"`` makes a rollout hit ProgressDeadlineExceeded;
-``fake_cluster.stop()`` makes the API unreachable.
+``fake_cluster.stop()`` makes the API unreachable. The real kubectl works against it too
+(``kubectl --kubeconfig=fake_cluster.kubeconfig rollout status|undo …``, ``get``, ``apply
+--server-side --validate=false``: no OpenAPI schema is served), and
+tests/integration/test_kubernetes_kubectl.py holds the fake to kubectl's reading of it.
 """
 
 from __future__ import annotations

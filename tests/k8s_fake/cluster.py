@@ -86,6 +86,7 @@ class FakeCluster:
 
     def stop(self) -> None:
         """Stop serving: from now on the API is unreachable (connection refused)."""
+        self.fake.closed = True  # open watches end
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

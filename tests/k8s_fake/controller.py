@@ -8,7 +8,8 @@ status``:
   labelled ``pod-template-hash``, owned by the Deployment, with the next
   ``deployment.kubernetes.io/revision``; a template that matches an older ReplicaSet (a
   rollback) re-stamps that one with the next revision, as the real controller does;
-- each step one more new pod becomes ready and one old pod goes away, and the status
+- each step one old pod goes away if more than the desired count run, then one more new
+  pod becomes ready (maxSurge 1, maxUnavailable 0), and the status
   (observedGeneration, replicas, updated / ready / available, conditions) follows;
 - ``behavior[name] = "stuck"`` keeps the new pods unready; after ``deadline_steps`` the
   Progressing condition turns False with reason ProgressDeadlineExceeded.
@@ -27,8 +28,12 @@ REVISION = "deployment.kubernetes.io/revision"
 
 
 def template_hash(template: Obj) -> str:
+    """The pod template's hash as of its typed value: the hash label and a null
+    ``creationTimestamp`` (how the API serves every template) do not count."""
     clean = copy.deepcopy(template)
     clean.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
+    if clean.get("metadata", {}).get("creationTimestamp", 0) is None:
+        del clean["metadata"]["creationTimestamp"]
     return hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -54,9 +59,13 @@ class ControllerSimulator:
         if not self.enabled:
             return
         with self.fake.lock:
+            before = {key: json.dumps(obj, sort_keys=True) for key, obj in self.fake.objects.items()}
             self._autoscale()
             for dep in [o for k, o in list(self.fake.objects.items()) if k[:2] == ("apps", "deployments")]:
                 self._reconcile(dep)
+            for key, obj in self.fake.objects.items():  # in-place writes get a resourceVersion
+                if key in before and json.dumps(obj, sort_keys=True) != before[key]:
+                    self.fake.touch(obj)
 
     def _autoscale(self) -> None:
         """The HPA controller: keeps each target's ``spec.replicas`` within [min, max] (at
@@ -77,7 +86,9 @@ class ControllerSimulator:
                 entry = next((f for f in fields if f.get("manager") == "kube-controller-manager"), None)
                 if entry is None:
                     entry = {
-                        "manager": "kube-controller-manager", "operation": "Update", "subresource": "scale"
+                        "manager": "kube-controller-manager",
+                        "operation": "Update",
+                        "subresource": "scale",
                     }
                     fields.append(entry)
                 take_replicas(fields, entry)
@@ -114,7 +125,10 @@ class ControllerSimulator:
         if status.get("observedGeneration") != meta["generation"]:
             status["observedGeneration"] = meta["generation"]
             self._stuck_steps[name] = 0
-        # One step of a rolling update: scale the new set up, the old ones down.
+        # One step of a rolling update at maxSurge 1, maxUnavailable 0: the old sets shrink
+        # only by what runs above the desired count, then the new set grows by one (so the
+        # last step leaves an old replica "pending termination", as kubectl shows).
+        drain = 0 if stuck else max(0, sum(rs["spec"].get("replicas", 0) for rs in sets) - desired)
         new_status = new.setdefault("status", {"replicas": 0, "readyReplicas": 0, "availableReplicas": 0})
         new["spec"]["replicas"] = (
             min(desired, new["spec"].get("replicas", 0) + 1)
@@ -126,7 +140,8 @@ class ControllerSimulator:
         for old in sets:
             if old is new:
                 continue
-            keep = old["spec"].get("replicas", 0) if stuck else max(0, old["spec"].get("replicas", 0) - 1)
+            take = min(drain, old["spec"].get("replicas", 0))
+            keep, drain = old["spec"].get("replicas", 0) - take, drain - take
             old["spec"]["replicas"] = keep
             old["status"] = {"replicas": keep, "readyReplicas": keep, "availableReplicas": keep}
         total = sum(rs["spec"]["replicas"] for rs in sets)

@@ -1,14 +1,18 @@
 """A stateful fake Kubernetes API server over real HTTP: store, patches, RBAC, discovery.
 
-Serves what shiftgate and ``kubectl apply --dry-run=client`` use: discovery, get / list (label
-selectors) / create / replace / delete, the four patch types (JSON patch, merge patch,
-strategic merge as a merge patch, server-side apply as a field-owning merge), ``dryRun``,
-``pods/log`` and ``metrics.k8s.io``. When ``rules`` is set, requests are authorized against
-them like RBAC does (a Role's rules), answering 403 with the real API server's message.
+Serves what shiftgate and kubectl (``apply --server-side``, ``rollout status|undo|history``,
+``get``) use: discovery with short names, get / list (label and field selectors) / watch /
+create / replace / delete, the four patch types (JSON patch, merge patch, strategic merge as a
+merge patch, server-side apply as a field-owning merge), ``dryRun``, ``pods/log``,
+``metrics.k8s.io`` and server-side tables for Deployments. When ``rules`` is set, requests are
+authorized against them like RBAC does (a Role's rules), answering 403 with the real API
+server's message. tests/integration/test_kubernetes_kubectl.py holds it to the real kubectl.
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import copy
 import itertools
 import json
@@ -22,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.k8s_fake import tables, watch
+
 Obj = dict[str, Any]
 Key = tuple[str, str, str, str]  # group, plural, namespace, name
 
@@ -33,6 +39,7 @@ class Kind:
     plural: str
     kind: str
     namespaced: bool = True
+    short_names: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -40,28 +47,43 @@ class Kind:
 
 
 KINDS = [
-    Kind("", "v1", "namespaces", "Namespace", namespaced=False),
-    Kind("", "v1", "pods", "Pod"),
-    Kind("", "v1", "services", "Service"),
-    Kind("", "v1", "serviceaccounts", "ServiceAccount"),
-    Kind("", "v1", "configmaps", "ConfigMap"),
+    Kind("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",)),
+    Kind("", "v1", "pods", "Pod", short_names=("po",)),
+    Kind("", "v1", "services", "Service", short_names=("svc",)),
+    Kind("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
+    Kind("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     Kind("", "v1", "secrets", "Secret"),
-    Kind("apps", "v1", "deployments", "Deployment"),
-    Kind("apps", "v1", "replicasets", "ReplicaSet"),
-    Kind("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
+    Kind("apps", "v1", "deployments", "Deployment", short_names=("deploy",)),
+    Kind("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",)),
+    Kind("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", short_names=("hpa",)),
     Kind("batch", "v1", "jobs", "Job"),
-    Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"),
+    Kind("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short_names=("pdb",)),
     Kind("rbac.authorization.k8s.io", "v1", "roles", "Role"),
     Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     Kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute"),
-    Kind("networking.istio.io", "v1beta1", "virtualservices", "VirtualService"),
-    Kind("networking.istio.io", "v1beta1", "destinationrules", "DestinationRule"),
-    Kind("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule"),
+    Kind("networking.istio.io", "v1beta1", "virtualservices", "VirtualService", short_names=("vs",)),
+    Kind("networking.istio.io", "v1beta1", "destinationrules", "DestinationRule", short_names=("dr",)),
+    Kind("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", short_names=("promrule",)),
+    # What ci/argo/ and ci/flagger/ create (their CRDs installed), stored as given.
+    Kind("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor"),
+    Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
+    Kind("argoproj.io", "v1alpha1", "rollouts", "Rollout", short_names=("ro",)),
+    Kind("argoproj.io", "v1alpha1", "analysistemplates", "AnalysisTemplate"),
+    Kind("flagger.app", "v1beta1", "canaries", "Canary"),
     Kind("metrics.k8s.io", "v1beta1", "pods", "PodMetrics"),
 ]
 BY_PLURAL = {(k.group, k.plural): k for k in KINDS}
 BY_KIND = {k.kind: k for k in KINDS if k.group != "metrics.k8s.io"}
 VERB_OF = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What ``handle`` answers to an authorized ``?watch=true``: the handler streams it."""
+
+    kind: Kind
+    namespace: str
+    query: dict[str, str]
 
 
 class ApiError(Exception):
@@ -136,6 +158,36 @@ def apply_replicas_ownership(merged: Obj, payload: Obj, manager: str, before: An
             merged["spec"]["replicas"] = 1
 
 
+def field_matches(obj: Obj, selector: str) -> bool:
+    """The field selectors every kind supports (``metadata.name``, ``metadata.namespace``):
+    ``kubectl rollout status`` lists and watches its one Deployment by ``metadata.name``."""
+    meta = obj.get("metadata", {})
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        negate = "!=" in term
+        field, value = term.split("!=" if negate else "=", 1)
+        value = value.lstrip("=")
+        if field not in ("metadata.name", "metadata.namespace"):
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'"{field}" is not a known field selector: only "metadata.name", "metadata.namespace"',
+            )
+        if (meta.get(field.split(".", 1)[1], "") == value) == negate:
+            return False
+    return True
+
+
+def normalize_pod_template(obj: Obj) -> None:
+    """A pod template as the real API server returns it after its typed round trip:
+    ``metadata.creationTimestamp: null`` (kubectl rollout undo sends it back that way), so the
+    template a rollback restores equals its ReplicaSet's and no new ReplicaSet is made."""
+    template = obj.get("spec", {}).get("template")
+    if isinstance(template, dict):
+        meta = template.get("metadata")
+        template["metadata"] = meta if isinstance(meta, dict) else {}
+        template["metadata"]["creationTimestamp"] = None
+
+
 def matches(labels: dict[str, str], selector: str) -> bool:
     for term in filter(None, (t.strip() for t in selector.split(","))):
         if "!=" in term:
@@ -172,6 +224,7 @@ class FakeApiServer:
         self.before_request: list[Callable[[], None]] = []
         self.mutators: list[Callable[[Kind, Obj], Obj]] = []  # admission webhooks
         self.requests: list[tuple[str, str, str]] = []  # (method, path, content type)
+        self.closed = False  # set when the server stops: open watches end
         self._rv = itertools.count(1)
 
     # -- state -------------------------------------------------------------------------
@@ -203,6 +256,8 @@ class FakeApiServer:
         )
         if obj["kind"] == "Deployment":
             obj.setdefault("spec", {}).setdefault("replicas", 1)  # the API server's default
+        if obj["kind"] in ("Deployment", "ReplicaSet", "Job"):
+            normalize_pod_template(obj)
         generation = old["metadata"].get("generation", 1) if old else 1
         if old and old.get("spec") != obj.get("spec"):
             generation += 1
@@ -211,6 +266,14 @@ class FakeApiServer:
         obj["apiVersion"] = k.api_version
         self.objects[key] = obj
         return obj
+
+    def touch(self, obj: Obj) -> None:
+        """A write the controller made in place: a new resourceVersion, as every write gets
+        (a watch sees the change by it)."""
+        obj["metadata"]["resourceVersion"] = str(next(self._rv))
+
+    def current_version(self) -> str:
+        return str(next(self._rv))
 
     def delete(self, kind: str, namespace: str, name: str) -> None:
         k = BY_KIND[kind]
@@ -272,6 +335,8 @@ class FakeApiServer:
         ):
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
         verb = VERB_OF[method] if name or method != "GET" else "list"
+        if method == "GET" and query.get("watch") in ("true", "1"):
+            verb = "watch"
         if not self.authorized(verb, group, f"{plural}/{sub}" if sub else plural, name):
             what = f"{plural}.{group}" if group else plural
             target = f'{what} "{name}"' if name else what
@@ -283,6 +348,8 @@ class FakeApiServer:
                 f'{target} is forbidden: User "{self.user}" cannot {verb} '
                 f'{res} in API group "{group}" {scope}',
             )
+        if verb == "watch":
+            return 200, Watch(kind, namespace, query)
         with self.lock:
             return self._dispatch(method, kind, namespace, name, sub, query, ctype, body)
 
@@ -301,13 +368,7 @@ class FakeApiServer:
         if kind.group == "metrics.k8s.io":
             return 200, self._pod_metrics(ns, query.get("labelSelector", ""))
         if method == "GET" and not name:
-            items = [
-                o
-                for (g, p, n, _), o in sorted(self.objects.items())
-                if (g, p) == (kind.group, kind.plural)
-                and (n == ns or not ns)
-                and matches(o["metadata"].get("labels") or {}, query.get("labelSelector", ""))
-            ]
+            items = self.select(kind, ns, query)
             return 200, {
                 "kind": f"{kind.kind}List",
                 "apiVersion": kind.api_version,
@@ -358,6 +419,17 @@ class FakeApiServer:
         if current is not None and "status" in current and method != "PUT":
             new.setdefault("status", current["status"])
         return (201 if current is None else 200), self.put(new, ns)
+
+    def select(self, kind: Kind, ns: str, query: dict[str, str]) -> builtins.list[Obj]:
+        """The objects a list (or watch) of ``kind`` in ``ns`` returns, by both selectors."""
+        return [
+            o
+            for (g, p, n, _), o in sorted(self.objects.items())
+            if (g, p) == (kind.group, kind.plural)
+            and (n == ns or not ns)
+            and matches(o["metadata"].get("labels") or {}, query.get("labelSelector", ""))
+            and field_matches(o, query.get("fieldSelector", ""))
+        ]
 
     def _patch(
         self, kind: Kind, name: str, current: Obj | None, ctype: str, payload: Any, query: dict[str, str]
@@ -453,6 +525,7 @@ class FakeApiServer:
                 "namespaced": k.namespaced,
                 "kind": k.kind,
                 "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+                **({"shortNames": list(k.short_names)} if k.short_names else {}),
             }
             for k in KINDS
             if k.group == group and (k.version == version or not version)
@@ -482,6 +555,17 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.fake.delay_s)
         try:
             code, payload = self.fake.handle(self.command, url.path, query, ctype, body)
+            if isinstance(payload, Watch):
+                self._watch(payload)
+                return
+            if (
+                code == 200
+                and isinstance(payload, dict)
+                and tables.wants_table(self.headers.get("Accept", ""))
+            ):
+                payload = (
+                    tables.as_table(str(payload.get("kind", "")).removesuffix("List"), payload) or payload
+                )
         except ApiError as exc:
             code, payload = (
                 exc.code,
@@ -502,6 +586,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _watch(self, request: Watch) -> None:
+        """Stream the watch's events in chunks until it ends or the client goes."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def chunk(data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        watch.stream(self.fake, request.kind, request.namespace, request.query, chunk)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(b"0\r\n\r\n")
+        self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
