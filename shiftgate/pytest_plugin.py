@@ -79,6 +79,7 @@ _STATE = pytest.StashKey[_State]()
 _OPTIONAL = pytest.StashKey[bool]()  # set on items a gate selected: may this check skip?
 _FAULT = pytest.StashKey[Fault | None]()  # why a check failed, for Allure categories
 _DESCRIPTION = pytest.StashKey[str]()  # the Allure description before fixtures fill it in
+_SESSION_KEY = "shiftgate_session"  # xdist workerinput: the controller's session id
 # Options that run part of a gate, by their dest in pytest's namespace (and the flag shown).
 _PARTIAL_OPTIONS = {
     "keyword": "-k", "markexpr": "-m", "deselect": "--deselect", "ignore": "--ignore",
@@ -130,6 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
     overrides += config.getoption("shiftgate_set")
     env_name = config.getoption("shiftgate_env") or os.environ.get("SHIFTGATE_ENV") or DEFAULT_ENV
     state = _State(env_name=env_name, overrides=overrides)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput and workerinput.get(_SESSION_KEY):
+        state.session = str(workerinput[_SESSION_KEY])  # xdist: one gate run, one session
     config.stash[_STATE] = state
     if _allure_dir(config):
         steps.install(conventions.allure_step)  # a report step per probe call
@@ -195,6 +199,13 @@ def _refuse_partial_runs(config: pytest.Config, gate: str) -> None:
         )
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """xdist's controller, per worker: the workers label their results with its session."""
+    state = node.config.stash[_STATE]  # type: ignore[attr-defined]
+    node.workerinput[_SESSION_KEY] = state.session  # type: ignore[attr-defined]
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     state = config.stash[_STATE]
     gate = f"gate {state.gate.name}" if state.gate else "no gate (skips stay skips)"
@@ -216,11 +227,14 @@ def expect(request: pytest.FixtureRequest) -> Expect:
 
     def check(verdict: Verdict) -> None:
         __tracebackhide__ = True
-        request.node.stash[_FAULT] = None if verdict.passed else verdict.fault
+        status = verdict.status
+        request.node.stash[_FAULT] = verdict.fault if status == "failed" else None
         attach_evidence(verdict)
         conventions.record_verdict(verdict)
-        if not verdict.passed:
-            pytest.fail(conventions.tagged(verdict.fault, verdict.message()), pytrace=False)
+        if status != "passed":
+            # Not judged fails too (fail closed: a gate never passes on a check it did not
+            # judge), tagged so that reports show it as not judged, not as a fault of its own.
+            pytest.fail(conventions.failure_message(verdict), pytrace=False)
 
     return check
 
@@ -353,6 +367,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         and not hasattr(session.config, "workerinput")
     ):
         _fail_silent_entries(session, state, state.gate)
+    if results and not hasattr(session.config, "workerinput"):
+        # The exit status is final now: a run's report shows each gate's real verdict.
+        conventions.write_session(
+            Path(results), state.session, state.environment,
+            state.gate.name if state.gate else None, state.started, int(session.exitstatus),
+            state.fail_closed_notes,
+        )
 
 
 def _fail_silent_entries(session: pytest.Session, state: _State, gate: GateDefinition) -> None:
@@ -381,7 +402,9 @@ def _fail_silent_entries(session: pytest.Session, state: _State, gate: GateDefin
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    install_allure_redaction()  # rule 6: results and attachments are masked as they are written
+    # rule 6: results and attachments are masked as they are written; a not-judged check is
+    # written with Allure's status "unknown" (pytest has no word for it).
+    install_allure_redaction(conventions.result_status)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -18,6 +18,10 @@ Fault = Literal["product", "infrastructure", "configuration"]
 """Why a check failed: the release or the world is wrong (product), a source could not be
 read (infrastructure), or the environment file is (configuration)."""
 
+Status = Literal["passed", "failed", "not judged"]
+"""What a verdict claims. "not judged": the check's window stopped early on another criterion
+(see ``Verdict.not_judged``), so nothing was measured to pass or fail *this* check on."""
+
 AttachmentKind = Literal["text", "json", "sql", "yaml", "csv", "png", "html"]
 
 
@@ -43,6 +47,18 @@ class Verdict:
     details: list[str] = field(default_factory=list)
     """Extra lines of the assertion message: the arithmetic, the fix."""
     attachments: list[Attachment] = field(default_factory=list)
+    not_judged: str | None = None
+    """Set by analysis when this check was not judged because its analysis window stopped
+    early on *another* criterion: that criterion and why, in words (the window's
+    ``stop_reason``: "stopped early after 12.0 s of 60 s: error_ratio above its limit: …").
+    Such a verdict never passes, whatever ``passed`` says (rule 1, fail closed), and it is
+    reported as "not judged", not as a failure of its own: ``fault`` is then ignored."""
+
+    @property
+    def status(self) -> Status:
+        if self.not_judged is not None:
+            return "not judged"
+        return "passed" if self.passed else "failed"
 
     def attach_text(self, name: str, body: str, kind: AttachmentKind = "text") -> None:
         self.attachments.append(Attachment(name, body, kind))
@@ -51,8 +67,10 @@ class Verdict:
         self.attachments.append(Attachment(name, json.dumps(data, indent=2, default=str), "json"))
 
     def message(self) -> str:
-        verdict = "passed" if self.passed else "FAILED"
+        verdict = {"passed": "passed", "failed": "FAILED", "not judged": "NOT JUDGED"}[self.status]
         lines = [f"{self.check}: {verdict}: {self.reason}"]
+        if self.not_judged is not None:
+            lines.append(f"  not judged: the window stopped early on another criterion: {self.not_judged}")
         if self.measured is not None:
             lines.append(f"  measured:  {self.measured}")
         if self.threshold is not None:

@@ -14,9 +14,17 @@
   ``[infrastructure fault]``, ``[configuration error]``) that ``categories.json`` matches:
   Allure categories only see a failure's message and trace, so the tag is how the verdict's
   fault reaches them. Unhandled ``SourceUnavailable`` / ``ConfigError`` are matched by name.
-- **session end**: ``environment.properties``, ``categories.json``, and a redaction pass over
-  every text file the session wrote (docs/architecture.md rule 6: a secret that slipped into an
-  exception text or a third-party attachment is still masked).
+- **not judged** (``Verdict.not_judged``: the window stopped early on another criterion):
+  the message starts with ``[not judged]`` and names that criterion; the result is written
+  with Allure's status ``unknown`` (``shiftgate.report.redacted``) and sorted into its own
+  category, never among the product regressions. For pytest it is a failure (fail closed).
+- **labels** ``shiftgate_session`` (one pytest session: one gate run) and ``shiftgate_run``
+  (the runner's run id): ``shiftgate report`` builds one report per run from them.
+- **session end**: ``environment.properties``, ``categories.json``, the session's own facts
+  (``shiftgate-session-<id>.json``: gate, run, versions, overrides, exit status: what a run's
+  report shows as metadata, since ``environment.properties`` holds only the latest session),
+  and a redaction pass over every text file the session wrote (docs/architecture.md rule 6: a
+  secret that slipped into an exception text or a third-party attachment is still masked).
 
 Labels (epic = gate, feature = area, story = checklist item, severity) are set by the pytest
 plugin from markers. Like ``shiftgate.report.evidence`` this module uses allure-python-commons, not
@@ -29,6 +37,7 @@ import json
 import os
 import string
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -39,6 +48,7 @@ import allure
 from shiftgate.config.models import Environment, other_color
 from shiftgate.config.paths import project_root, reports_dir, runs_dir
 from shiftgate.redact import redact
+from shiftgate.report.redacted import write_redacted
 from shiftgate.verdict import Fault, Verdict
 
 RUNBOOK = "docs/runbook-recommendation-blue-green.md"
@@ -56,7 +66,11 @@ FAULT_TAGS: dict[Fault, str] = {
     "infrastructure": "[infrastructure fault]",
     "configuration": "[configuration error]",
 }
-SESSION_LABEL = "shiftgate_session"  # which gate run a result belongs to (report summary)
+NOT_JUDGED_TAG = "[not judged]"
+NOT_JUDGED_STATUS = "unknown"  # Allure's status of a check that was not judged
+SESSION_LABEL = "shiftgate_session"  # which gate run (pytest session) a result belongs to
+RUN_LABEL = "shiftgate_run"  # which run of the runner (environment.run.id); absent: ad hoc
+SESSION_FILE = "shiftgate-session-{session}.json"
 _ANY = r"[\s\S]*"  # Allure 2 matches the whole message (Java), Allure 3 searches it (JS)
 CATEGORIES: list[dict[str, Any]] = [
     {
@@ -73,6 +87,11 @@ CATEGORIES: list[dict[str, Any]] = [
         "name": "Product regressions (an SLO or checklist item failed)",
         "matchedStatuses": ["failed"],
         "messageRegex": rf"{_ANY}\[product regression\]{_ANY}",
+    },
+    {
+        "name": "Not judged (the window stopped early on another criterion)",
+        "matchedStatuses": [NOT_JUDGED_STATUS, "failed"],
+        "messageRegex": rf"{_ANY}\[not judged\]{_ANY}",
     },
 ]
 # allure's public API, typed here once: some of it ships without annotations.
@@ -171,10 +190,13 @@ def parameters(environment: Environment) -> dict[str, str]:
 
 
 def start_check(environment: Environment | None, session: str) -> None:
-    """At the start of each check: the session label, the parameters, the journal excerpt."""
+    """At the start of each check: the session and run labels, the parameters, the journal
+    excerpt."""
     _label(SESSION_LABEL, session)
     if environment is None:
         return
+    if environment.run.id:
+        _label(RUN_LABEL, environment.run.id)
     for name, value in parameters(environment).items():
         allure.dynamic.parameter(name, _Shown(value), excluded=True)
     excerpt = journal_excerpt(environment.run.id)
@@ -207,6 +229,28 @@ def tagged(fault: Fault, message: str) -> str:
     return f"{FAULT_TAGS[fault]} {message}"
 
 
+def failure_message(verdict: Verdict) -> str:
+    """The message of a verdict that did not pass: tagged by its fault, or as not judged
+    (then the fault does not apply: nothing was judged to be at fault)."""
+    if verdict.status == "not judged":
+        return f"{NOT_JUDGED_TAG} {verdict.message()}"
+    return tagged(verdict.fault, verdict.message())
+
+
+def is_not_judged(message: str) -> bool:
+    """A failure message written for a not-judged verdict (pytest may prefix 'Failed: ')."""
+    return message.lstrip().removeprefix("Failed: ").startswith(NOT_JUDGED_TAG)
+
+
+def result_status(result: Mapping[str, Any]) -> str | None:
+    """The Allure status a result file carries when it is not pytest's: ``unknown`` for a
+    check that was not judged (pytest only knows passed, failed, skipped)."""
+    message = str((result.get("statusDetails") or {}).get("message") or "")
+    if result.get("status") in ("failed", "broken") and is_not_judged(message):
+        return NOT_JUDGED_STATUS
+    return None
+
+
 def short(value: object) -> str:
     text = redact(" ".join(str(value).split()))
     return text if len(text) <= _VALUE_MAX else text[: _VALUE_MAX - 1] + "…"
@@ -235,10 +279,36 @@ def finish_session(
     results.mkdir(parents=True, exist_ok=True)
     (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
     (results / "environment.properties").write_text(
-        "".join(f"{key}={_escape(value)}\n" for key, value in environment_facts(environment, gate).items()),
-        encoding="utf-8",
+        properties(environment_facts(environment, gate)), encoding="utf-8"
     )
     redact_files(results, since=started)
+
+
+def write_session(
+    results: Path, session: str, environment: Environment | None, gate: str | None,
+    started: float, exit_status: int, notes: list[str],
+) -> Path:
+    """The session's own record, once its exit status is final: a run's report takes its
+    metadata and each gate's verdict from it (a gate can fail without any failed check: an
+    entry that yielded no check, a file that did not collect)."""
+    record = {
+        "session": session,
+        "gate": gate,
+        "run_id": environment.run.id if environment is not None else None,
+        "started": started,
+        "finished": time.time(),
+        "exit_status": exit_status,
+        "notes": notes,
+        "facts": environment_facts(environment, gate),
+    }
+    path = results / SESSION_FILE.format(session=session)
+    write_redacted(path, json.dumps(record, indent=2, ensure_ascii=False))
+    return path
+
+
+def properties(facts: Mapping[str, str]) -> str:
+    """``environment.properties`` text: Allure's metadata."""
+    return "".join(f"{key}={_escape(value)}\n" for key, value in facts.items())
 
 
 def environment_facts(environment: Environment | None, gate: str | None) -> dict[str, str]:

@@ -1,5 +1,10 @@
 """A gate's JUnit XML, summed up for the journal and the terminal: counts and what failed.
 
+A check that was not judged (its window stopped early on another criterion) is a
+``<failure>`` in the XML, as pytest wrote it — fail closed for any reader of JUnit — with a
+message that starts with ``[not judged]``; here it is counted apart (``not_judged``), not
+among the failed checks: the gate failed on the criterion that stopped the window.
+
 The failure lines go into the journal and onto the terminal, so they are redacted here;
 :func:`redact_junit` rewrites the XML itself redacted (pytest writes it at the session's end,
 outside shiftgate's hands)."""
@@ -11,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from shiftgate.redact import redact
+from shiftgate.report.allure import is_not_judged
 from shiftgate.report.redacted import redact_file
 
 
@@ -22,6 +28,8 @@ class GateSummary:
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
     """``check: first line of its message`` for every failed check."""
+    not_judged: list[str] = field(default_factory=list)
+    """``check: first line of its message`` for every check that was not judged."""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -39,9 +47,12 @@ def summarize(path: Path) -> GateSummary:
         if problem is None:
             problem = case.find("error")
         if problem is not None:
-            summary.failed += 1
             first = (problem.get("message") or problem.text or "").strip().splitlines()
             line = f"{case.get('name')}: {redact(first[0]) if first else ''}"
+            if first and is_not_judged(first[0]):
+                summary.not_judged.append(line[:300])
+                continue
+            summary.failed += 1
             summary.failures.append(line[:300])
         elif case.find("skipped") is not None:
             summary.skipped += 1

@@ -13,7 +13,7 @@ import os
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -114,18 +114,28 @@ def pipe_redacted(command: Sequence[str], cwd: Path, sink: Path | TextIO) -> int
         writer.close()
 
 
+StatusOf = Callable[[dict[str, Any]], "str | None"]
+"""A result's Allure status when it is not the one pytest gave (None: keep it)."""
+
+
 class RedactingAllureLogger(AllureFileLogger):
     """allure-pytest's file logger, redacting every result, container and attachment as it
-    writes it: a pytest killed mid-gate leaves no secret in ``allure-results``."""
+    writes it: a pytest killed mid-gate leaves no secret in ``allure-results``. ``status_of``
+    (set by :func:`install_allure_redaction`) may give a result a status pytest has no word
+    for (``unknown``: a check that was not judged)."""
 
-    def _report_item(self, item: Any) -> None:
+    status_of: StatusOf | None = None
+
+    def _report_item(self, item: Any, *, result: bool = False) -> None:
         data = redact_data(attr.asdict(item, filter=lambda _, v: v or v is False))
+        if result and self.status_of is not None:
+            data["status"] = self.status_of(data) or data.get("status")
         filename = item.file_pattern.format(prefix=uuid.uuid4())
         write_redacted(Path(self._report_dir) / filename, json.dumps(data, ensure_ascii=False))
 
     @allure_commons.hookimpl
     def report_result(self, result: Any) -> None:
-        self._report_item(result)
+        self._report_item(result, result=True)
 
     @allure_commons.hookimpl
     def report_container(self, container: Any) -> None:
@@ -144,7 +154,7 @@ class RedactingAllureLogger(AllureFileLogger):
         write_redacted(Path(self._report_dir) / file_name, body)
 
 
-def install_allure_redaction() -> bool:
+def install_allure_redaction(status_of: StatusOf | None = None) -> bool:
     """Make allure-pytest's file logger the redacting one. Call it once allure-pytest is
     configured (``pytest_sessionstart``); True when a logger was changed.
 
@@ -156,6 +166,7 @@ def install_allure_redaction() -> bool:
         if type(plugin) is AllureFileLogger:
             manager.unregister(plugin)
             plugin.__class__ = RedactingAllureLogger
+            plugin.status_of = status_of  # type: ignore[attr-defined]  # its class changed above
             manager.register(plugin)
             changed = True
     return changed

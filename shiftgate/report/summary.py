@@ -1,168 +1,136 @@
-"""``reports/summary.md``: gates, checks, verdicts and key figures, for a pull request or CI.
+"""``summary.md``: one run's gates, checks, verdicts and key figures, for a pull request or CI.
 
-Read from the Allure result files of ``reports/allure-results`` (one ``*-result.json`` per
-check and run: the folder accumulates across gate runs) and from the run journals
-(``reports/runs/<id>/journal.jsonl``). For each gate (the ``epic`` label) only its latest run
-counts (the ``shiftgate_session`` label the plugin sets), and in it the latest result of each
-check: a check removed from a gate, or one that passed last week, does not linger.
+Per run (``shiftgate.report.runs``): the run's outcome first, then its gates in the order
+they ran, each with a table of its checks (verdict, measured, threshold) and why the ones
+that did not pass did not; that run's versions as its metadata, and the results of no other
+run. ``reports/summaries/<key>.md`` holds one per report; ``reports/summary.md`` is the
+newest (or the one asked for) followed by the index of runs, what CI appends to its step
+summary.
+
+A check that was not judged shows as "⏸️ not judged", with the criterion that stopped the
+window: never as a failure of its own, and never as a pass.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from shiftgate.redact import redact
-from shiftgate.report.allure import FAULT_TAGS, SESSION_LABEL
+from shiftgate.report.runs import NOT_JUDGED, CheckResult, GateRun, RunReport
 
-_ICONS = {"passed": "✅", "failed": "❌", "broken": "❌", "skipped": "⏭️"}
-RUNS_SHOWN = 5
-
-
-class RunRecord(Protocol):
-    """What the summary shows of a run (``shiftgate.run.journal.RunState`` is one)."""
-
-    run_id: str
-
-    @property
-    def candidate(self) -> str: ...
-
-    @property
-    def completed_stages(self) -> list[str]: ...
-
-    @property
-    def finished(self) -> dict[str, Any] | None: ...
+_ICONS = {"passed": "✅", "failed": "❌", "broken": "❌", "skipped": "⏭️", NOT_JUDGED: "⏸️"}
+_GATE_WORDS = {"passed": "✅ passed", "failed": "❌ blocked"}
+_FACTS_SHOWN = ("version.candidate", "version.stable", "environment", "service", "git.commit")
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    gate: str
-    check: str
-    status: str
-    """Allure's status: passed, failed, broken (an exception, e.g. a source unreachable), skipped."""
-    start: int
-    session: str
-    history_id: str
-    message: str = ""
-    parameters: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def fault(self) -> str | None:
-        if self.status == "passed":
-            return None
-        for fault, tag in FAULT_TAGS.items():
-            if tag in self.message:
-                return fault
-        return "infrastructure" if "SourceUnavailable" in self.message else None
-
-    @property
-    def verdict(self) -> str:
-        icon = _ICONS.get(self.status, "❔")
-        label = "failed" if self.status == "broken" else self.status
-        return f"{icon} {label}" + (f" ({self.fault})" if self.fault else "")
-
-    @property
-    def reason(self) -> str:
-        """The first line of the failure, without pytest's 'Failed:' and the fault tag."""
-        first = self.message.strip().splitlines()[0] if self.message.strip() else ""
-        first = first.removeprefix("Failed: ")
-        for tag in FAULT_TAGS.values():
-            first = first.removeprefix(tag + " ")
-        return first
+def verdict_cell(check: CheckResult) -> str:
+    icon = _ICONS.get(check.status, "❔")
+    label = "failed" if check.status == "broken" else check.status
+    return f"{icon} {label}" + (f" ({check.fault})" if check.fault else "")
 
 
-def read_results(folder: Path) -> list[CheckResult]:
-    results = []
-    for path in sorted(folder.glob("*-result.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue  # a file cut by a crash mid-write: the others still count
-        labels = {label.get("name"): label.get("value") for label in data.get("labels", [])}
-        if "epic" not in labels:
-            continue  # not a shiftgate check (e.g. a test of the project itself)
-        results.append(CheckResult(
-            gate=str(labels["epic"]),
-            check=str(data.get("name") or data.get("fullName") or path.stem),
-            status=str(data.get("status") or "unknown"),
-            start=int(data.get("start") or 0),
-            session=str(labels.get(SESSION_LABEL) or ""),
-            history_id=str(data.get("historyId") or data.get("fullName") or path.stem),
-            message=str((data.get("statusDetails") or {}).get("message") or ""),
-            parameters={str(p.get("name")): str(p.get("value")) for p in data.get("parameters", [])},
-        ))
-    return results
+def outcome_icon(report: RunReport) -> str:
+    return {True: "✅", False: "❌", None: "⏳"}[report.ok]
 
 
-def latest_by_gate(results: Iterable[CheckResult]) -> dict[str, list[CheckResult]]:
-    """Per gate, the latest result of each check in the gate's latest run, in run order."""
-    by_gate: dict[str, list[CheckResult]] = {}
-    for result in results:
-        by_gate.setdefault(result.gate, []).append(result)
-    latest: dict[str, list[CheckResult]] = {}
-    for gate, items in sorted(by_gate.items()):
-        newest = max(items, key=lambda r: r.start)
-        session = [r for r in items if r.session == newest.session]
-        per_check: dict[str, CheckResult] = {}
-        for result in sorted(session, key=lambda r: r.start):
-            per_check[result.history_id] = result  # a rerun in the same session replaces
-        latest[gate] = sorted(per_check.values(), key=lambda r: r.start)
-    return latest
+def title(report: RunReport) -> str:
+    what = f"run `{report.run_id}`" if report.run_id else f"gate run by hand `{report.key}`"
+    return f"{what}: {outcome_icon(report)} {report.outcome}"
 
 
-def render(gates: dict[str, list[CheckResult]], runs: Sequence[RunRecord]) -> str:
-    lines = ["# shiftgate report", ""]
-    if not gates:
-        lines += ["No gate results yet: run `shiftgate gate <name>` first.", ""]
-    for gate, checks in gates.items():
-        failed = [c for c in checks if c.status in ("failed", "broken")]
-        verdict = "❌ blocked" if failed else "✅ passed"
-        passed = sum(c.status == "passed" for c in checks)
-        params = checks[0].parameters if checks else {}
-        context = ", ".join(
-            f"{key} {params[key]}" for key in ("environment", "candidate version", "stable version")
-            if key in params
+def render_run(report: RunReport) -> list[str]:
+    facts = report.facts
+    shown = [f"{key} {facts[key]}" for key in _FACTS_SHOWN if key in facts]
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(report.start)) if report.start else ""
+    lines = [f"# shiftgate {title(report)}", ""]
+    lines += [f"_{_cell(', '.join([*([f'started {started}'] if started else []), *shown]))}_", ""]
+    overrides = [f"`{k.removeprefix('override.')}` {v}"
+                 for k, v in facts.items() if k.startswith("override.")]
+    if overrides:
+        lines += ["Settings changed from the environment file: " + _cell("; ".join(overrides)), ""]
+    seen: dict[str, int] = {}
+    for gate in report.gates:
+        seen[gate.gate] = seen.get(gate.gate, 0) + 1
+        lines += _render_gate(gate, seen[gate.gate])
+    return lines
+
+
+def _render_gate(gate: GateRun, attempt: int) -> list[str]:
+    checks = gate.checks
+    verdict = _GATE_WORDS.get(gate.verdict, f"❌ {gate.verdict}")
+    counts = [f"{gate.count('passed')}/{len(checks)} checks passed", f"{gate.count('failed')} failed"]
+    if gate.count(NOT_JUDGED):
+        counts.append(f"{gate.count(NOT_JUDGED)} not judged")
+    again = f" (run {attempt})" if attempt > 1 else ""
+    lines = [
+        f"## Gate `{gate.gate}`: {verdict} ({', '.join(counts)}){again}",
+        "",
+        "| check | verdict | measured | threshold |",
+        "|---|---|---|---|",
+    ]
+    for check in checks:
+        measured = check.parameters.get("measured") or (check.reason if check.status != "passed" else "")
+        lines.append(
+            f"| {_cell(check.check)} | {verdict_cell(check)} | {_cell(measured)} "
+            f"| {_cell(check.parameters.get('threshold', ''))} |"
         )
-        lines += [
-            f"## Gate `{gate}`: {verdict} ({passed}/{len(checks)} checks passed, {len(failed)} failed)",
-            "",
-            *([f"_{_cell(context)}_", ""] if context else []),
-            "| check | verdict | measured | threshold |",
-            "|---|---|---|---|",
-        ]
-        for check in checks:
-            measured = check.parameters.get("measured") or (check.reason if check.status != "passed" else "")
-            lines.append(
-                f"| {_cell(check.check)} | {check.verdict} | {_cell(measured)} "
-                f"| {_cell(check.parameters.get('threshold', ''))} |"
-            )
-        reasons = [c for c in checks if c.status != "passed" and c.reason]
-        if reasons:
-            lines += ["", "Why:", ""]
-            lines += [f"- **{_cell(c.check)}**: {_cell(c.reason)}" for c in reasons]
-        lines.append("")
-    if runs:
-        lines += ["## Runs", "", "| run | candidate | stages done | outcome |", "|---|---|---|---|"]
-        for run in runs:
-            finished = run.finished
-            outcome = str(finished.get("outcome")) if finished else "unfinished"
-            stages = ", ".join(run.completed_stages) or "none"
-            lines.append(f"| `{run.run_id}` | {_cell(run.candidate)} | {_cell(stages)} | {_cell(outcome)} |")
-        lines.append("")
-    lines.append("Full evidence (queries, plans, samples, attachments): the HTML report, `reports/html/`.")
+    why = [f"- **{_cell(c.check)}**: {_cell(c.reason)}"
+           for c in checks if c.status not in ("passed", NOT_JUDGED) and c.reason]
+    why += [f"- {_cell(note)}" for note in gate.notes]
+    if why:
+        lines += ["", "Why:", "", *why]
+    not_judged = [c for c in checks if c.status == NOT_JUDGED]
+    if not_judged:
+        lines += ["", "Not judged (the analysis window stopped early on another criterion; "
+                  "the gate's verdict is that criterion's):", ""]
+        lines += [f"- **{_cell(c.check)}**: stopped by {_cell(c.stopped_by or c.reason)}" for c in not_judged]
+    return [*lines, ""]
+
+
+def render_index(reports: Sequence[RunReport], current: str | None = None) -> list[str]:
+    lines = ["| run | started | candidate | stable | outcome | gates |", "|---|---|---|---|---|---|"]
+    for report in reports:
+        facts = report.facts
+        started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(report.start)) if report.start else ""
+        name = f"`{report.key}`" + (" (this report)" if report.key == current else "")
+        gates = " ".join(f"{_GATE_WORDS.get(g.verdict, '❌').split()[0]} {g.gate}" for g in report.gates)
+        lines.append(
+            f"| {name} | {started} | {_cell(facts.get('version.candidate', ''))} "
+            f"| {_cell(facts.get('version.stable', ''))} | {outcome_icon(report)} {_cell(report.outcome)} "
+            f"| {_cell(gates)} |"
+        )
+    return lines
+
+
+def render(report: RunReport | None, reports: Sequence[RunReport]) -> str:
+    """``summary.md``: ``report`` in full, then the index of ``reports``."""
+    if report is None:
+        lines = ["# shiftgate report", "", "No gate results yet: run `shiftgate gate <name>` first.", ""]
+    else:
+        lines = render_run(report)
+    if reports:
+        lines += ["## Runs", "", *render_index(reports, report.key if report else None), ""]
+    lines.append("Full evidence (queries, query plans, samples, attachments): the HTML report, "
+                 "`reports/html/index.html`, one Allure report per run.")
     return redact("\n".join(lines)) + "\n"
 
 
-def write_summary(results_dir: Path, runs: Sequence[RunRecord], out: Path) -> dict[str, list[CheckResult]]:
-    """``runs``: the recent runs, newest first, read by the caller (the report does not read
-    journals: the runner's package owns them)."""
-    gates = latest_by_gate(read_results(results_dir))
+def write_summaries(
+    reports: Sequence[RunReport], folder: Path, out: Path, current: str | None = None
+) -> RunReport | None:
+    """One ``<key>.md`` per report in ``folder``; ``out``: the report ``current`` (default
+    the newest) and the index. Returns the report ``out`` shows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for report in reports:
+        (folder / f"{report.slug}.md").write_text(render(report, ()), encoding="utf-8")
+    shown = next((r for r in reports if r.key == current), None) if current else (
+        reports[0] if reports else None)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(gates, list(runs)[:RUNS_SHOWN]), encoding="utf-8")
-    return gates
+    out.write_text(render(shown, reports), encoding="utf-8")
+    return shown
 
 
 def _cell(value: Any) -> str:

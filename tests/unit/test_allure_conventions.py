@@ -68,6 +68,14 @@ def test_config_verdict(expect):
 def test_config_raised():
     """Required index configured."""
     raise ConfigError("environments/demo.yaml", "versions.specs", "no spec for 2.5.0")
+
+
+def test_not_judged(expect):
+    """p95 latency within its limit."""
+    v = Verdict("p95 latency", False, "not judged over the whole window", measured="46 ms",
+                threshold="300 ms")
+    v.not_judged = "stopped early after 12.0 s of 60 s: error_ratio above its limit"
+    expect(v)
 '''
 
 
@@ -94,7 +102,7 @@ def _category(result: dict[str, Any], categories: list[dict[str, Any]]) -> str |
 def allure_dir(project: pytest.Pytester) -> Path:  # noqa: F811
     (project.path / "checks" / "database" / "test_conventions.py").write_text(CHECKS)
     result = run(project, "checks/database/test_conventions.py", "--alluredir", "allure")
-    result.assert_outcomes(passed=1, failed=5)
+    result.assert_outcomes(passed=1, failed=6)  # not judged fails (closed)
     return project.path / "allure"
 
 
@@ -127,8 +135,9 @@ def test_categories_separate_the_three_kinds(allure_dir: Path) -> None:
     categories = json.loads((allure_dir / "categories.json").read_text())
     assert categories == CATEGORIES
     kinds = {name: _category(result, categories) for name, result in _results(allure_dir).items()}
-    infrastructure, configuration, product = (c["name"] for c in CATEGORIES)
+    infrastructure, configuration, product, not_judged = (c["name"] for c in CATEGORIES)
     assert kinds == {
+        "test_not_judged": not_judged,
         "test_product": product,
         "test_passes": None,
         "test_unreachable_raised": infrastructure,
@@ -183,3 +192,37 @@ def test_the_report_environment_shows_each_override_with_its_source() -> None:
     assert "override.analysis.failure_limit" in facts
     assert "→ 3" in facts["override.analysis.failure_limit"]
     assert "--set" in facts["override.analysis.failure_limit"]
+
+
+def test_not_judged_is_its_own_status_and_names_the_criterion(allure_dir: Path) -> None:
+    """Before issue 13 (item 7) a check the window never judged was written as a failure and
+    sorted among the product regressions ("p95 latency ≤ 300 ms: ❌ failed (product)")."""
+    result = _results(allure_dir)["test_not_judged"]
+    assert result["status"] == "unknown"  # Allure's own word; pytest still counted it failed
+    message = result["statusDetails"]["message"]
+    assert "[not judged]" in message and "[product regression]" not in message
+    assert "NOT JUDGED" in message and "error_ratio above its limit" in message
+    assert "Product regressions" not in (_category(result, CATEGORIES) or "")
+
+
+def test_results_carry_their_session_and_run(project: pytest.Pytester) -> None:  # noqa: F811
+    (project.path / "checks" / "database" / "test_conventions.py").write_text(CHECKS)
+    run(project, "checks/database/test_conventions.py", "--alluredir", "allure",
+        "--set", "run.id=20990101-000000-demo-abcd")
+    folder = project.path / "allure"
+    results = list(_results(folder).values())
+    labels = [{label["name"]: label["value"] for label in r["labels"]} for r in results]
+    assert {label.get("shiftgate_run") for label in labels} == {"20990101-000000-demo-abcd"}
+    sessions = {label["shiftgate_session"] for label in labels}
+    assert len(sessions) == 1
+    record = json.loads((folder / f"shiftgate-session-{sessions.pop()}.json").read_text())
+    assert record["run_id"] == "20990101-000000-demo-abcd"
+    assert record["exit_status"] == 1 and record["facts"]["environment"] == "demo"
+
+
+def test_not_judged_never_passes_even_when_passed_is_set() -> None:
+    from shiftgate.verdict import Verdict
+
+    v = Verdict("p95", True, "looked fine", not_judged="stopped early: error_ratio")
+    assert v.status == "not judged"
+    assert v.message().startswith("p95: NOT JUDGED:")
