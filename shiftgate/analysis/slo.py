@@ -286,6 +286,8 @@ def _proportion(window: SloWindow, metric: str, check: str, threshold: str) -> V
         if source_failures and len(source_failures) >= result.config.failure_limit:
             verdict.reason += f"; the source failed: {source_failures[0]}"
             verdict.fault = "infrastructure"
+        else:
+            verdict.not_judged = result.stop_reason  # another criterion stopped the window
     elif last is None:
         why = source_failures[0] if source_failures else "no look read the counters"
         verdict.reason = f"no data: {why} ({target.counters['requests']})"

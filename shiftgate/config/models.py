@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from shiftgate.config import safety
+from shiftgate.config.argo import ArgoRolloutPlatform
 from shiftgate.errors import ConfigError
 
 Color = Literal["blue", "green"]
@@ -419,7 +420,9 @@ class KubernetesPlatform(Strict):
     _per_color = field_validator("deployment")(per_color_name)
 
 
-Platform = Annotated[SandboxPlatform | KubernetesPlatform, Field(discriminator="kind")]
+Platform = Annotated[
+    SandboxPlatform | KubernetesPlatform | ArgoRolloutPlatform, Field(discriminator="kind")
+]
 
 
 class HaproxyRouter(Strict):

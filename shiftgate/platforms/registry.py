@@ -9,6 +9,7 @@ client is not loaded for it. An unknown kind is a configuration error naming the
 from __future__ import annotations
 
 from shiftgate.config.models import Environment
+from shiftgate.errors import ConfigError
 from shiftgate.platforms.base import Platform
 from shiftgate.probes.views import load_class
 
@@ -18,7 +19,17 @@ PLATFORMS: dict[str, str] = {
 }
 
 
+READ_ONLY: dict[str, str] = {
+    "argo-rollout": "Argo Rollouts changes a Rollout; shiftgate runs its gates as Argo's analysis "
+    "(ci/argo/) and never deploys or shifts it",
+}
+"""Kinds checks can read but the runner cannot act on, and why."""
+
+
 def platform_for(environment: Environment) -> Platform:
+    kind = environment.platform.kind
+    if kind in READ_ONLY:
+        raise ConfigError(environment.source, "platform.kind", f"{kind} is read-only: {READ_ONLY[kind]}")
     cls = load_class(PLATFORMS, environment.platform.kind, "platform.kind", environment.source)
     platform: Platform = cls.from_environment(environment)
     return platform

@@ -21,6 +21,8 @@ from shiftgate.probes.platform import PlatformView
 from shiftgate.probes.router import RouterView
 
 PLATFORM_VIEWS: dict[str, str] = {
+    # Read only: an Argo Rollout is changed by Argo, never by shiftgate's runner.
+    "argo-rollout": "shiftgate.probes.argo_rollout:ArgoRolloutView",
     "kubernetes": "shiftgate.probes.kubernetes_platform:KubernetesPlatformView",
     "sandbox": "shiftgate.sandbox.platform_view:SandboxPlatformView",
 }

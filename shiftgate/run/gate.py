@@ -126,7 +126,9 @@ def build_command(
     command += ["--gate", name]
     if env is not None:
         # Without --env the plugin applies its own default ($SHIFTGATE_ENV, else sandbox).
-        command += ["--env", env]
+        # One word: a path outside the project as a separate word would be taken by pytest
+        # for a test path, rooting the run there without the project's conftest.
+        command += [f"--env={env}"]
     command += [
         "--alluredir", str(allure_dir),
         "--junitxml", str(junit_path),

@@ -143,13 +143,9 @@ def test_a_replicaset_hash_as_candidate_is_refused(cluster: FakeCluster, app: Pa
     assert "candidate version '6c9f8d7b54' has no entry in specs" in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shiftgate/run/gate.py passes `--env PATH` to pytest as two words: pytest takes a path "
-    "outside the project for a test path, roots there and never loads the project's conftest.py "
-    "(usage error, exit 2); deploy/gate-job.yaml's --env /etc/shiftgate/production.yaml hits it",
-)
 def test_an_environment_file_outside_the_project(cluster: FakeCluster, app: Path, tmp_path: Path) -> None:
+    """Before the fix, `--env PATH` went to pytest as two words: a path outside the project
+    was taken for a test path and the gate died with a usage error (exit 2)."""
     outside = tmp_path / "etc" / "production.yaml"
     outside.parent.mkdir()
     outside.write_text(production_environment())

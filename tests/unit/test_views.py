@@ -72,8 +72,18 @@ def environment(tmp_path: Path, platform: str = "sandbox", router: str = "haprox
 
 
 def test_every_kind_the_config_accepts_is_registered_on_both_sides() -> None:
-    assert set(views.PLATFORM_VIEWS) == set(platforms.PLATFORMS) == set(PLATFORMS)
+    # Read-only kinds (an Argo Rollout) have a view and, on purpose, no writer.
+    assert set(views.PLATFORM_VIEWS) == set(platforms.PLATFORMS) | set(platforms.READ_ONLY)
+    assert set(platforms.PLATFORMS) == set(PLATFORMS)
+    assert not set(platforms.PLATFORMS) & set(platforms.READ_ONLY)
     assert set(views.ROUTER_VIEWS) == set(routers.ROUTERS) == set(ROUTERS)
+
+
+def test_the_runner_refuses_a_read_only_platform_naming_the_key(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    env.platform = env.platform.model_copy(update={"kind": "argo-rollout"})
+    with pytest.raises(ConfigError, match=r"platform\.kind.*read-only"):
+        platforms.platform_for(env)
 
 
 @pytest.mark.parametrize("kind", sorted(PLATFORMS))
