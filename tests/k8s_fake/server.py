@@ -58,6 +58,8 @@ KINDS = [
     Kind("networking.istio.io", "v1beta1", "destinationrules", "DestinationRule"),
     Kind("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule"),
     Kind("metrics.k8s.io", "v1beta1", "pods", "PodMetrics"),
+    # the runner's lock (its record is a ConfigMap): replaced with resourceVersion, 409 otherwise
+    Kind("coordination.k8s.io", "v1", "leases", "Lease"),
 ]
 BY_PLURAL = {(k.group, k.plural): k for k in KINDS}
 BY_KIND = {k.kind: k for k in KINDS if k.group != "metrics.k8s.io"}
