@@ -16,16 +16,19 @@ Messages are printed verbatim (``shiftgate.cli.output``): a message is never mar
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from shiftgate.cli.config import add_config_command
 from shiftgate.cli.gate import add_gate_command
 from shiftgate.cli.options import with_env
 from shiftgate.cli.output import error
 from shiftgate.cli.report import add_report_command
-from shiftgate.errors import ExitCode, ShiftgateError
+from shiftgate.config.paths import ROOT_ENV
+from shiftgate.errors import ExitCode, ShiftgateError, UsageError
 from shiftgate.redact import redact
 
 Handler = Callable[[argparse.Namespace], int]
@@ -39,6 +42,11 @@ _FAST: dict[str, Callable[[argparse._SubParsersAction], None]] = {  # type: igno
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        words = _take_project(words)
+    except ShiftgateError as exc:
+        error(str(exc))
+        return int(exc.exit_code)
     parser = _parser(only=words[0] if words and words[0] in _FAST else None)
     args, extra = parser.parse_known_args(words)
     handler: Handler | None = getattr(args, "handler", None)
@@ -62,9 +70,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERNAL
 
 
+def _take_project(words: list[str]) -> list[str]:
+    """``--project DIR`` before the command: the team's repository (checks/, gates/, plans/,
+    environments/). Taken before any module is loaded, and passed on as ``SHIFTGATE_ROOT`` so
+    the gate's pytest and every other process shiftgate starts find the same project."""
+    if words and words[0].startswith("--project="):
+        folder, rest = words[0].split("=", 1)[1], words[1:]
+    elif words[:1] == ["--project"]:
+        if len(words) < 2:
+            raise UsageError("--project needs a folder: the team's repository")
+        folder, rest = words[1], words[2:]
+    else:
+        return words
+    path = Path(folder).expanduser().resolve()
+    if not path.is_dir():
+        raise UsageError(f"--project {folder}: no such folder (the team's repository)")
+    os.environ[ROOT_ENV] = str(path)
+    return rest
+
+
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shiftgate", description="Deployment gates for blue-green releases."
+    )
+    parser.add_argument(
+        "--project", metavar="DIR",
+        help="the team's repository with checks/, gates/, plans/, environments/ (before the "
+        "command; default $SHIFTGATE_ROOT, else the working directory)",
     )
     commands = parser.add_subparsers(title="commands")
     if only is not None:

@@ -16,15 +16,15 @@ from rich.markup import escape
 from shiftgate.config.gates import load_gate
 from shiftgate.config.loader import load_environment
 from shiftgate.config.paths import reports_dir
-from shiftgate.errors import ConfigError, ExitCode, SourceUnavailable
+from shiftgate.errors import ConfigError, ExitCode, ShiftgateError, SourceUnavailable
 from shiftgate.platforms.registry import PLATFORMS, platform_for
 from shiftgate.probes.router import live_color
 from shiftgate.probes.views import load_class, platform_view, router_view
 from shiftgate.routers.registry import ROUTERS, router_for
 from shiftgate.run.gate import run_gate
-from shiftgate.run.journal import Pointer, read_run, runs_dir
 from shiftgate.run.plan import load_plan
 from shiftgate.run.runner import Runner, RunnerContext, check_plan
+from shiftgate.run.store import RunStore, store_for
 from shiftgate.run.view import LiveView, PlainView
 
 out = Console(highlight=False)
@@ -85,6 +85,8 @@ def _runner(
         router=router_for(environment), reports=reports, overrides=args.overrides,
         gate_runner=gate_to_log if live else None, on_event=view.on_event,
         say=lambda text: out.print(text, markup=False),
+        # Kubernetes: the run's record and lock live in the cluster, shared by every machine.
+        store=store_for(environment, reports),
     )
     return Runner(ctx)
 
@@ -104,7 +106,7 @@ def _drive(
     with Live(view, console=out, refresh_per_second=4) if isinstance(view, LiveView) else nullcontext():
         code = int(getattr(runner, action)(*params))
     verdict = "done" if code == 0 else f"exit {code}"
-    out.print(f"[bold]{verdict}[/]; journals in {runs_dir(reports_dir())}")
+    out.print(f"[bold]{verdict}[/]; journals in {escape(runner.store.where)}")
     return code
 
 
@@ -158,8 +160,7 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 def status_dict(env_name: str, overrides: Sequence[str]) -> dict[str, Any]:
     environment = load_environment(env_name, overrides=overrides, needs_database=False)
-    reports = reports_dir()
-    pointer = Pointer(reports, environment.service.name, environment.name)
+    store = store_for(environment, reports_dir())
     result: dict[str, Any] = {"environment": environment.name, "service": environment.service.name}
     try:
         weights = router_view(environment).weights()
@@ -170,15 +171,18 @@ def status_dict(env_name: str, overrides: Sequence[str]) -> dict[str, Any]:
         )
     except SourceUnavailable as exc:
         result.update(live=None, weights=None, colors=None, error=str(exc))
-    run = _run_summary(reports, pointer.current())
-    # A run whose journal says it finished is not unfinished, even if a crash kept its pointer.
-    result["run"] = run if run is None or run["outcome"] is None else None
-    result["last_run"] = _run_summary(reports, pointer.last())
+    try:
+        run = _run_summary(store, store.current())
+        # A run whose journal says it finished is not unfinished, even if a crash kept its pointer.
+        result["run"] = run if run is None or run["outcome"] is None else None
+        result["last_run"] = _run_summary(store, store.last())
+    except ShiftgateError as exc:  # the cluster's record unreadable: say so, never "no run"
+        result.update(run=None, last_run=None, error=f"{result.get('error') or ''} {exc}".strip())
     return result
 
 
-def _run_summary(reports: Path, run_id: str | None) -> dict[str, Any] | None:
-    state = read_run(runs_dir(reports) / run_id) if run_id else None
+def _run_summary(store: RunStore, run_id: str | None) -> dict[str, Any] | None:
+    state = store.read_run(run_id) if run_id else None
     if state is None:
         return None
     last = state.events[-1]
@@ -189,7 +193,7 @@ def _run_summary(reports: Path, run_id: str | None) -> dict[str, Any] | None:
         "last_event": last["event"], "last_stage": last.get("stage"),
         "outcome": finished.get("outcome") if finished else None,
         "warm_until": finished.get("warm_until") if finished else None,
-        "journal": str(runs_dir(reports) / state.run_id / "journal.jsonl"),
+        "journal": store.location(state.run_id),
     }
 
 

@@ -583,6 +583,19 @@ class RolloutConfig(Strict):
     memory_mb_max: float = Field(512, gt=0, description="Resident memory of one replica.")
 
 
+class StateConfig(Strict):
+    """Where the runner keeps a run's journal, its pointer and its lock. The platform's kind
+    decides: ``kubernetes`` keeps them in the cluster (a Lease and a ConfigMap in the
+    platform's namespace, so CI jobs on different machines share one run); the sandbox keeps
+    local files under ``reports/runs``."""
+
+    lease_s: int = Field(
+        30, ge=2, le=600,
+        description="Kubernetes: the run Lease's duration. The holder renews it every third of "
+        "that; a runner that died holding it is taken over once it expired.",
+    )
+
+
 class RunContext(Strict):
     """Facts of the run in progress, set by the runner on each gate it runs (``--set run.*``).
 
@@ -640,6 +653,7 @@ class Environment(Strict):
     load: LoadConfig
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     run: RunContext = Field(default_factory=RunContext)
+    state: StateConfig = Field(default_factory=StateConfig)
     _source: str = PrivateAttr("environment file")
     _overrides: list[Override] = PrivateAttr(default_factory=list)
 

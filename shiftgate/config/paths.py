@@ -1,7 +1,11 @@
-"""Where the project's files live: gates/, environments/, sandbox/, reports/.
+"""Where the files live: the team's project (checks/, gates/, plans/, environments/, reports/)
+and shiftgate's own source tree (the sandbox's data).
 
-The project root is the checkout that holds the ``shiftgate`` package (shiftgate runs from
-its own tree), unless ``SHIFTGATE_ROOT`` names another one.
+The project is the team's repository, never the installed package: ``SHIFTGATE_ROOT`` (which
+``shiftgate --project DIR`` sets for the command and every process it starts), else the
+working directory. A team that installs shiftgate runs it from its own repository. The
+sandbox is shiftgate's own demonstration: its data (``sandbox/``) is read from the source
+tree the package runs from.
 """
 
 from __future__ import annotations
@@ -9,11 +13,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+ROOT_ENV = "SHIFTGATE_ROOT"
+
 
 def project_root() -> Path:
-    override = os.environ.get("SHIFTGATE_ROOT")
-    if override:
-        return Path(override).resolve()
+    """The team's repository: ``$SHIFTGATE_ROOT``, else the working directory."""
+    override = os.environ.get(ROOT_ENV)
+    return Path(override).resolve() if override else Path.cwd().resolve()
+
+
+def source_root() -> Path:
+    """shiftgate's own checkout (the folder above the package): the sandbox's files and the
+    import path of the sandbox's processes. Never the place of a team's checks or gates."""
     return Path(__file__).resolve().parents[2]
 
 

@@ -16,9 +16,10 @@ The child runs in its own process group under a time limit and dies with its run
 
 Start-up is paid by every gate of every CI stage, so the subprocess loads only the plugins a
 gate uses: plugin auto-loading is off (``--disable-plugin-autoload``, pytest 8.4) and
-:data:`GATE_PLUGINS` are named with ``-p``; shiftgate's own plugin comes from the root
-``conftest.py``. Packages that merely happen to be installed (Locust's and anyio's pytest
-plugins, for instance) stay out of a gate run.
+:data:`GATE_PLUGINS` are named with ``-p``, shiftgate's own among them (so a team's
+repository needs no ``conftest.py``; one that names it too changes nothing). Packages that
+merely happen to be installed (Locust's and anyio's pytest plugins, for instance) stay out of
+a gate run.
 
 pytest's exit statuses, mapped (docs/architecture.md rule 7):
 
@@ -53,6 +54,7 @@ from shiftgate.run.gate_args import refused_addopts, refused_arguments, settings
 from shiftgate.run.group import Finished, run_in_group
 
 GATE_PLUGINS = (
+    "shiftgate.pytest_plugin",  # the gate itself: a team's repository needs no conftest.py
     "allure_pytest.plugin",  # --alluredir: the report's results
     "xdist.plugin",  # -n, should a gate be run in parallel (costs a few ms when unused)
 )

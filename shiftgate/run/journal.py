@@ -33,8 +33,8 @@ from shiftgate.errors import UsageError
 from shiftgate.redact import redact_data
 
 __all__ = [
-    "Event", "Journal", "JournalRead", "Pointer", "RunState", "read_run", "recent_runs", "run_lock",
-    "runs_dir",
+    "Event", "Journal", "JournalRead", "Pointer", "RunState", "entry_line", "new_entry", "parse_journal",
+    "read_run", "recent_runs", "run_lock", "run_state", "runs_dir",
 ]
 
 Event = dict[str, Any]
@@ -50,12 +50,14 @@ class Journal:
         return self.folder.name
 
     def append(self, event: str, **fields: Any) -> Event:
-        entry: Event = {"ts": round(time.time(), 3), "run": self.run_id, "event": event, **fields}
-        entry = redact_data(entry)  # rule 6: an error or failure text may quote a secret
+        return self.write(new_entry(self.run_id, event, fields))
+
+    def write(self, entry: Event) -> Event:
+        """Append an entry made by ``new_entry`` (the cluster store mirrors its entries here)."""
         if not self.folder.is_dir():
             self.folder.mkdir(parents=True, exist_ok=True)
             fsync_dir(self.folder.parent)
-        line = json.dumps(entry, default=str) + "\n"
+        line = entry_line(entry)
         with self.path.open("ab") as handle:
             if handle.tell() > 0 and not _ends_with_newline(self.path):
                 line = "\n" + line  # end a torn tail first: this entry gets a line of its own
@@ -70,23 +72,39 @@ class Journal:
     def read(self) -> JournalRead:
         """Every whole entry, in order; lines that are not one (torn by a crash) are skipped
         and counted, never a reason to stop reading."""
-        result = JournalRead()
         if not self.path.exists():
-            return result
-        raw = self.path.read_bytes().decode("utf-8", errors="replace")
-        for number, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                result.torn.append(number)
-                continue
-            if isinstance(entry, dict) and "event" in entry:
-                result.events.append(entry)
-            else:
-                result.torn.append(number)
-        return result
+            return JournalRead()
+        return parse_journal(self.path.read_bytes().decode("utf-8", errors="replace"))
+
+
+def new_entry(run_id: str, event: str, fields: dict[str, Any]) -> Event:
+    """One journal entry: when, which run, what; redacted (rule 6: an error or failure text
+    may quote a secret)."""
+    entry: Event = {"ts": round(time.time(), 3), "run": run_id, "event": event, **fields}
+    redacted: Event = redact_data(entry)
+    return redacted
+
+
+def entry_line(entry: Event) -> str:
+    return json.dumps(entry, default=str) + "\n"
+
+
+def parse_journal(raw: str) -> JournalRead:
+    """The entries of a journal's text, whatever holds it; torn lines skipped and counted."""
+    result = JournalRead()
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            result.torn.append(number)
+            continue
+        if isinstance(entry, dict) and "event" in entry:
+            result.events.append(entry)
+        else:
+            result.torn.append(number)
+    return result
 
 
 @dataclass
@@ -179,11 +197,15 @@ class RunState:
 
 
 def read_run(folder: Path) -> RunState | None:
-    read = Journal(folder).read()
+    return run_state(folder.name, Journal(folder).read())
+
+
+def run_state(run_id: str, read: JournalRead) -> RunState | None:
+    """The run a journal describes; None when it holds no ``run_started`` first."""
     events = read.events
     if not events or events[0]["event"] != "run_started":
         return None
-    return RunState(run_id=folder.name, started=events[0], events=events, torn=read.torn)
+    return RunState(run_id=run_id, started=events[0], events=events, torn=read.torn)
 
 
 def recent_runs(reports: Path, count: int) -> list[RunState]:

@@ -36,8 +36,9 @@ from shiftgate.platforms.base import Platform, PlatformError
 from shiftgate.report.junit import GateSummary, summarize
 from shiftgate.routers.base import Router, RouterError, Weights, live_color
 from shiftgate.run.gate import run_gate
-from shiftgate.run.journal import Event, Journal, Pointer, RunState, read_run, run_lock, runs_dir
+from shiftgate.run.journal import Event, RunState
 from shiftgate.run.plan import Plan, Stage, plan_file
+from shiftgate.run.store import JOURNAL_FAULTS, FileStore, RunJournal, RunStore
 
 
 class RollbackFailed(ShiftgateError):
@@ -86,15 +87,17 @@ class RunnerContext:
     """Where problems that must not stop a rollback are reported (a journal write failed)."""
     say: Callable[[str], None] = field(default=print)
     """Where a command's plain answer goes ("nothing to roll back: …")."""
+    store: RunStore | None = None
+    """Journal, pointer and lock (``shiftgate.run.store.store_for``); None: files in ``reports``."""
 
 
 class Runner:
     def __init__(self, ctx: RunnerContext) -> None:
         self.ctx = ctx
         self.env = ctx.environment
-        self.pointer = Pointer(ctx.reports, self.env.service.name, self.env.name)
+        self.store: RunStore = ctx.store or FileStore(ctx.reports, self.env.service.name, self.env.name)
         self._in_rollback = False
-        self._unwritten: list[tuple[Journal, str, dict[str, object]]] = []
+        self._unwritten: list[tuple[RunJournal, str, dict[str, object]]] = []
 
     # -- commands ---------------------------------------------------------------------------
     def run(self, candidate: str, *, only_stage: str | None = None) -> int:
@@ -129,13 +132,22 @@ class Runner:
 
     def rollback(self, reason: str = "asked for by `shiftgate rollback`") -> int:
         # A hung or stuck runner must not keep users on the candidate: take its lock over.
-        with self._lock(take_over_s=self.ctx.plan.takeover_wait_s):
-            state = self._unfinished()
-            if state is None:
-                state = self._warm_last_run()
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(self._lock(take_over_s=self.ctx.plan.takeover_wait_s))
+                state = self._unfinished() or self._warm_last_run()
+            except UsageError:
+                raise
+            except JOURNAL_FAULTS as exc:
+                # No record, no way to know the stable color: a person must look (exit 4).
+                raise RollbackFailed(
+                    f"ROLLBACK NOT STARTED: the run state cannot be read ({exc}); check by hand "
+                    "that one color has all traffic (`shiftgate status`), then rollback again"
+                ) from None
             if state is None:
                 return self._nothing_to_roll_back()
             return self._guarded(state, lambda: self._rollback(state, reason))
+        raise AssertionError("unreachable: the block returns or raises")
 
     # -- the safety net ---------------------------------------------------------------------
     def _guarded(self, state: RunState, step: Callable[[], int]) -> int:
@@ -147,14 +159,13 @@ class Runner:
         except RollbackFailed:
             raise
         except BaseException as exc:
-            current = read_run(runs_dir(self.ctx.reports) / state.run_id) or state
+            current = self._reread(state)
             why = _why(exc)
             if current.finished is None and (current.traffic_moved or current.rollback_began):
                 with self._signals_deferred():
                     self._rollback(current, f"the runner stopped: {why}")
             elif current.finished is None:
-                journal = Journal(runs_dir(self.ctx.reports) / state.run_id)
-                self._log_safe(journal, "interrupted", reason=why)
+                self._log_safe(self.store.journal(state.run_id), "interrupted", reason=why)
             if isinstance(exc, Interrupted):
                 raise RunInterrupted(exc.signum, f"stopped by {why}; traffic is on the stable "
                                      "color" if current.traffic_moved else f"stopped by {why}") from None
@@ -202,8 +213,8 @@ class Runner:
         if versions[live] == candidate:
             raise UsageError(f"{candidate} already runs on the live color {live}: nothing to release")
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{self.env.service.name}-{uuid.uuid4().hex[:4]}"
-        journal = Journal(runs_dir(self.ctx.reports) / run_id)
-        self.pointer.set(run_id)
+        journal = self.store.journal(run_id)
+        self.store.set_current(run_id)
         self._log(
             journal, "run_started", env=self.env.name, service=self.env.service.name,
             plan=self.ctx.plan.name, candidate=candidate, stable=versions[live],
@@ -212,12 +223,12 @@ class Runner:
             # Settings changed by SHIFTGATE_* or --set: a pass under a loosened threshold says so.
             overrides=[o.as_dict() for o in self.env.overrides],
         )
-        state = read_run(journal.folder)
+        state = self.store.read_run(run_id)
         assert state is not None
         return state
 
     def _advance(self, state: RunState, only_stage: str | None = None) -> int:
-        journal = Journal(runs_dir(self.ctx.reports) / state.run_id)
+        journal = self.store.journal(state.run_id)
         stages = self.ctx.plan.stages
         done = state.completed_stages
         pending = [s for s in stages if s.name not in done]
@@ -230,7 +241,7 @@ class Runner:
             pending = pending[:1]
         for stage in pending:
             code = self._stage(journal, state, stage)
-            state = read_run(journal.folder) or state
+            state = self._reread(state)
             if code != ExitCode.OK:
                 return code
         if len(state.completed_stages) == len(stages):
@@ -238,7 +249,7 @@ class Runner:
             self._finish(journal, "promoted", warm_until=round(warm_until, 3))
         return ExitCode.OK
 
-    def _stage(self, journal: Journal, state: RunState, stage: Stage) -> int:
+    def _stage(self, journal: RunJournal, state: RunState, stage: Stage) -> int:
         self._log(journal, "stage_started", stage=stage.name, gate=stage.gate, action=stage.action)
         if self._gate_passed_before(state, stage):
             # Resuming after a crash inside the action: the gate's verdict stands.
@@ -249,7 +260,7 @@ class Runner:
                 journal, "gate_failed", stage=stage.name, gate=stage.gate, exit_code=int(code),
                 **summary.as_dict(),
             )
-            state = read_run(journal.folder) or state
+            state = self._reread(state)
             if state.traffic_moved:
                 return self._rollback(state, f"gate {stage.gate} failed after traffic moved")
             self._finish(journal, "blocked", stage=stage.name, gate=stage.gate)
@@ -260,12 +271,12 @@ class Runner:
     def _gate_passed_before(self, state: RunState, stage: Stage) -> bool:
         return any(e["event"] == "gate_passed" and e.get("stage") == stage.name for e in state.events)
 
-    def _act_and_close(self, journal: Journal, state: RunState, stage: Stage) -> int:
+    def _act_and_close(self, journal: RunJournal, state: RunState, stage: Stage) -> int:
         try:
             self._act(journal, state, stage)
         except (PlatformError, RouterError, SourceUnavailable) as exc:
             self._log(journal, "action_failed", stage=stage.name, action=stage.action, error=str(exc))
-            state = read_run(journal.folder) or state
+            state = self._reread(state)
             if state.traffic_moved:
                 return self._rollback(state, f"action {stage.action} failed: {exc}")
             self._finish(journal, "blocked", stage=stage.name, action=stage.action)
@@ -273,7 +284,7 @@ class Runner:
         self._log(journal, "stage_done", stage=stage.name)
         return ExitCode.OK
 
-    def _gate(self, journal: Journal, state: RunState, stage: Stage) -> tuple[int, GateSummary]:
+    def _gate(self, journal: RunJournal, state: RunState, stage: Stage) -> tuple[int, GateSummary]:
         args = ["--candidate", state.candidate]
         settings = [
             f"versions.stable={state.started['stable']}",
@@ -301,7 +312,7 @@ class Runner:
                 return code, summary
         return code, summarize(junit)
 
-    def _act(self, journal: Journal, state: RunState, stage: Stage) -> None:
+    def _act(self, journal: RunJournal, state: RunState, stage: Stage) -> None:
         if stage.action == "none":
             return
         candidate_color: Color = state.candidate_color  # type: ignore[assignment]
@@ -331,7 +342,7 @@ class Runner:
             return self._rollback_now(state, reason)
 
     def _rollback_now(self, state: RunState, reason: str) -> int:
-        journal = Journal(runs_dir(self.ctx.reports) / state.run_id)
+        journal = self.store.journal(state.run_id)
         candidate: Color = state.candidate_color  # type: ignore[assignment]
         stable = other_color(candidate)
         wanted: Weights = {stable: 100, candidate: 0}
@@ -351,7 +362,7 @@ class Runner:
         undone = True
         try:
             self._undo(journal, state, candidate)
-        except (PlatformError, SourceUnavailable, OSError) as exc:
+        except JOURNAL_FAULTS as exc:  # PlatformError, SourceUnavailable, a journal write
             # Users are safe on the stable color already; the idle one needs a hand.
             undone = False
             self._log_safe(journal, "undo_failed", color=candidate, error=str(exc))
@@ -374,7 +385,7 @@ class Runner:
                 return self.ctx.router.set_weights(wanted)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
-    def _verify_restored(self, journal: Journal, wanted: Weights, stable: Color) -> None:
+    def _verify_restored(self, journal: RunJournal, wanted: Weights, stable: Color) -> None:
         """Read the weights back and ask whether the stable color can serve: a rollback onto
         a color with no ready replica has not made users safe."""
         held = self._weights_or_none()
@@ -395,7 +406,7 @@ class Runner:
                 f"({status.message})"
             )
 
-    def _undo(self, journal: Journal, state: RunState, color: Color) -> None:
+    def _undo(self, journal: RunJournal, state: RunState, color: Color) -> None:
         """``rollout undo`` of the candidate's color, once: undo only a color that runs the
         candidate (undoing twice would go back one version too far); a color left half-way
         by an undo that a crash interrupted is rolled out to its version to the end."""
@@ -416,8 +427,8 @@ class Runner:
     def _warm_last_run(self) -> RunState | None:
         """A promoted run whose old color is still warm can be rolled back at once; None when
         there is no such run."""
-        last = self.pointer.last()
-        state = read_run(runs_dir(self.ctx.reports) / last) if last else None
+        last = self.store.last()
+        state = self.store.read_run(last) if last else None
         finished = state.finished if state else None
         if state is None or finished is None or finished.get("outcome") != "promoted":
             return None
@@ -450,24 +461,24 @@ class Runner:
         return ExitCode.OK
 
     # -- helpers ----------------------------------------------------------------------------
-    def _finish(self, journal: Journal, outcome: str, **fields: object) -> None:
+    def _finish(self, journal: RunJournal, outcome: str, **fields: object) -> None:
         self._log(journal, "run_finished", outcome=outcome, **fields)
-        self.pointer.clear(journal.run_id)
+        self.store.clear(journal.run_id)
 
-    def _finish_safe(self, journal: Journal, outcome: str, **fields: object) -> None:
+    def _finish_safe(self, journal: RunJournal, outcome: str, **fields: object) -> None:
         """End a rolled-back run; if the journal cannot say so, the run stays unfinished
         (its pointer kept), and a later ``rollback`` ends it again, harmlessly."""
         if self._log_safe(journal, "run_finished", outcome=outcome, **fields):
             try:
-                self.pointer.clear(journal.run_id)
-            except OSError as exc:
+                self.store.clear(journal.run_id)
+            except JOURNAL_FAULTS as exc:
                 self.ctx.warn(f"could not clear the run pointer: {exc}")
 
-    def _log(self, journal: Journal, event: str, **fields: object) -> None:
+    def _log(self, journal: RunJournal, event: str, **fields: object) -> None:
         # A view that raises here is a fault like any other: the safety net rolls back.
         self.ctx.on_event(journal.append(event, **fields))
 
-    def _log_safe(self, journal: Journal, event: str, **fields: object) -> bool:
+    def _log_safe(self, journal: RunJournal, event: str, **fields: object) -> bool:
         """Journal without ever raising: entries that could not be written are reported,
         kept, and written first the next time (in their order). True when all are written."""
         self._unwritten.append((journal, event, fields))
@@ -475,7 +486,7 @@ class Runner:
             target, name, values = self._unwritten[0]
             try:
                 entry = target.append(name, **values)
-            except OSError as exc:
+            except JOURNAL_FAULTS as exc:
                 self.ctx.warn(f"journal write failed ({name}): {exc}; traffic actions go on")
                 return False
             self._unwritten.pop(0)
@@ -490,22 +501,25 @@ class Runner:
             self.ctx.warn(f"could not show event {entry.get('event')}: {exc!r}")
 
     def _lock(self, take_over_s: float | None = None) -> AbstractContextManager[None]:
-        return run_lock(self.ctx.reports, self.env.service.name, self.env.name, take_over_s=take_over_s)
+        return self.store.lock(take_over_s=take_over_s)
+
+    def _reread(self, state: RunState) -> RunState:
+        return self.store.read_run(state.run_id) or state
 
     def _unfinished(self) -> RunState | None:
         """The run the pointer names, unless its journal says it finished: a crash between
         ``run_finished`` and removing the pointer must not let a run be advanced or resumed
         (a rolled-back candidate promoted), so the pointer is cleared then."""
-        run_id = self.pointer.current()
-        state = read_run(runs_dir(self.ctx.reports) / run_id) if run_id else None
+        run_id = self.store.current()
+        state = self.store.read_run(run_id) if run_id else None
         if run_id and state is not None and state.finished is not None:
-            self.pointer.clear(run_id)
+            self.store.clear(run_id)
             return None
         return state
 
     def _last_outcome(self) -> str:
-        last = self.pointer.last()
-        state = read_run(runs_dir(self.ctx.reports) / last) if last else None
+        last = self.store.last()
+        state = self.store.read_run(last) if last else None
         if state is None or state.finished is None:
             return ""
         return f": run {state.run_id} already finished ({state.finished.get('outcome')}), nothing changed"

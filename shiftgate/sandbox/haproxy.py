@@ -23,13 +23,13 @@ import subprocess
 from pathlib import Path
 
 from shiftgate.config.models import COLORS, Color
-from shiftgate.config.paths import project_root
+from shiftgate.config.paths import source_root
 from shiftgate.config.safety import haproxy_name
 from shiftgate.errors import SandboxError
 from shiftgate.sandbox import processes
 from shiftgate.sandbox.state import ProcessRecord, SandboxState, replica_names
 
-TEMPLATE = project_root() / "sandbox" / "haproxy" / "haproxy.cfg.tmpl"
+TEMPLATE = source_root() / "sandbox" / "haproxy" / "haproxy.cfg.tmpl"
 ROUTER_BACKEND = "bk_router"
 
 

@@ -18,14 +18,14 @@ import psycopg
 from psycopg import sql
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from shiftgate.config.paths import project_root
+from shiftgate.config.paths import source_root
 from shiftgate.errors import SandboxError
 from shiftgate.sandbox.processes import Unprivileged, tail
 from shiftgate.sandbox.state import INCIDENT_MAX_CONNECTIONS, SandboxState
 
 DATABASE = "recommendations"
 ADMIN_ROLE = "sandbox_admin"
-SQL_DIR = project_root() / "sandbox" / "db"
+SQL_DIR = source_root() / "sandbox" / "db"
 
 
 def bindir() -> Path:

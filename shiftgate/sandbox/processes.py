@@ -209,9 +209,9 @@ class Unprivileged:
 def project_python_path() -> list[str]:
     """What a sandbox Python process imports from: the project, then this environment's
     site-packages (an interpreter other than ours may run them: see :func:`python_for`)."""
-    from shiftgate.config.paths import project_root
+    from shiftgate.config.paths import source_root
 
-    paths = [str(project_root())]
+    paths = [str(source_root())]
     for key in ("purelib", "platlib"):
         folder = sysconfig.get_paths()[key]
         if folder not in paths:

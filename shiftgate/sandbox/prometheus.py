@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
-from shiftgate.config.paths import project_root
+from shiftgate.config.paths import source_root
 from shiftgate.errors import SandboxError
 from shiftgate.sandbox import processes
 from shiftgate.sandbox.state import ProcessRecord, SandboxState, replica_names
 
-RULES_DIR = project_root() / "sandbox" / "prometheus" / "rules"
+RULES_DIR = source_root() / "sandbox" / "prometheus" / "rules"
 
 
 def binary() -> str:

@@ -21,13 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
 
 from shiftgate.config.models import Color
-from shiftgate.config.paths import project_root
+from shiftgate.config.paths import source_root
 from shiftgate.errors import ConfigError, SandboxError
 from shiftgate.sandbox import processes
 from shiftgate.sandbox.state import ProcessRecord, SandboxState
 
-CATALOG = project_root() / "sandbox" / "versions.yaml"
-APP_DIR = project_root() / "sandbox" / "service"
+CATALOG = source_root() / "sandbox" / "versions.yaml"
+APP_DIR = source_root() / "sandbox" / "service"
 READY_TIMEOUT_S = 30.0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from shiftgate.config.models import Color
-from shiftgate.config.paths import project_root
+from shiftgate.config.paths import source_root
 from shiftgate.ports import free_port
 
 __all__ = ["free_port"]  # kept here for the sandbox's callers; the home is shiftgate.ports
@@ -106,7 +106,7 @@ class SandboxState(BaseModel):
 def state_dir() -> Path:
     """``SHIFTGATE_SANDBOX_DIR`` (tests use their own), else ``<project>/.sandbox``."""
     override = os.environ.get(STATE_DIR_ENV)
-    return Path(override).resolve() if override else project_root() / ".sandbox"
+    return Path(override).resolve() if override else source_root() / ".sandbox"
 
 
 def state_file(folder: Path) -> Path:

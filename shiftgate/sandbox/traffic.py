@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from shiftgate.config.paths import project_root
+from shiftgate.config.paths import source_root
 from shiftgate.load.profile import load_profile
 from shiftgate.sandbox import processes
 from shiftgate.sandbox.state import ProcessRecord, SandboxState
 
 NAME = "traffic"
-PROFILE = project_root() / "loadtests" / "profiles" / "users.yaml"
-LOCUSTFILE = project_root() / "loadtests" / "recommendations.py"
+PROFILE = source_root() / "loadtests" / "profiles" / "users.yaml"
+LOCUSTFILE = source_root() / "loadtests" / "recommendations.py"
 
 
 def target_rps() -> float:

@@ -32,9 +32,10 @@ from shiftgate.routers.base import Router, Weights
 from shiftgate.routers.gateway_api import GatewayApiRouter
 from shiftgate.routers.istio import IstioRouter
 from shiftgate.routers.service_selector import ServiceSelectorRouter
-from shiftgate.run.journal import Event, Pointer, runs_dir
+from shiftgate.run.journal import Event, parse_journal, runs_dir
 from shiftgate.run.plan import load_plan
 from shiftgate.run.runner import Runner, RunnerContext
+from shiftgate.run.store import RunStore, store_for
 from tests.k8s_fake import FakeCluster
 from tests.k8s_fake.cluster import role_rules
 from tests.k8s_fake.controller import REVISION
@@ -109,6 +110,8 @@ def make_runner(
 ) -> tuple[Runner, KubernetesPlatform, Router]:
     env = environment(*overrides)
     platform, router = platform_of(env, api), router_of(env, api)
+    # As the CLI does for a Kubernetes platform: the run's record and lock in the cluster.
+    _STORES[reports] = store_for(env, reports, api_client=api)
     ctx = RunnerContext(
         env_name="production",
         environment=env,
@@ -117,13 +120,37 @@ def make_runner(
         router=router,
         reports=reports,
         gate_runner=gates,
+        store=_STORES[reports],
     )
     return Runner(ctx), platform, router
 
 
 # -- reading the world ------------------------------------------------------------------------
-def pointer(reports: Path) -> Pointer:
-    return Pointer(reports, "recommendation", "production")
+_STORES: dict[Path, RunStore] = {}
+_CLUSTER: list[FakeCluster] = []
+
+
+@pytest.fixture(autouse=True)
+def _the_cluster(fake_cluster: FakeCluster) -> None:
+    _CLUSTER[:] = [fake_cluster]
+
+
+class ClusterPointer:
+    """The run pointer where the runner keeps it, read from the fake's state (no API call)."""
+
+    def data(self) -> dict[str, str]:
+        found = _CLUSTER[0].fake.get("ConfigMap", NS, "shiftgate-recommendation-production")
+        return dict((found or {}).get("data") or {})
+
+    def current(self) -> str | None:
+        return self.data().get("current")
+
+    def last(self) -> str | None:
+        return self.data().get("last")
+
+
+def pointer(reports: Path) -> ClusterPointer:
+    return ClusterPointer()
 
 
 def journal(reports: Path) -> list[Event]:
@@ -132,7 +159,11 @@ def journal(reports: Path) -> list[Event]:
     assert run_id, "no run was created"
     path = runs_dir(reports) / run_id / "journal.jsonl"
     assert path.is_file()
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    held = parse_journal(pointer(reports).data()[f"run.{run_id}.jsonl"]).events
+    assert events == held  # this machine's copy is the cluster's record
+
+    return events
 
 
 def kinds(events: list[Event]) -> list[str]:

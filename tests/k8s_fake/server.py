@@ -71,6 +71,8 @@ KINDS = [
     Kind("argoproj.io", "v1alpha1", "analysistemplates", "AnalysisTemplate"),
     Kind("flagger.app", "v1beta1", "canaries", "Canary"),
     Kind("metrics.k8s.io", "v1beta1", "pods", "PodMetrics"),
+    # the runner's lock (its record is a ConfigMap): replaced with resourceVersion, 409 otherwise
+    Kind("coordination.k8s.io", "v1", "leases", "Lease"),
 ]
 BY_PLURAL = {(k.group, k.plural): k for k in KINDS}
 BY_KIND = {k.kind: k for k in KINDS if k.group != "metrics.k8s.io"}
