@@ -29,8 +29,13 @@ class FakeDb:
         return Activity(groups=[])
 
 
+QUERY = "sum(pg_stat_activity_count) - (sum(recommendation_db_pool_size) or vector(0))"
+
+
 def test_prometheus_look_back_gives_the_peak_not_the_last_value() -> None:
-    environment = load_environment("sandbox", environ=ENV)
+    environment = load_environment(
+        "sandbox", environ=ENV, overrides=[f"database.other_clients_query={QUERY}"]
+    )
     prometheus = FakePrometheus()
     reading = read_other_clients(
         environment, FakeDb(), prometheus, now=lambda: 10_000.0  # type: ignore[arg-type]
@@ -43,9 +48,7 @@ def test_prometheus_look_back_gives_the_peak_not_the_last_value() -> None:
 
 
 def test_without_a_query_snapshots_are_taken_apart() -> None:
-    environment = load_environment(
-        "sandbox", environ=ENV, overrides=["database.other_clients_query=null"]
-    )
+    environment = load_environment("sandbox", environ=ENV)  # the sandbox samples
     db = FakeDb()
     slept: list[float] = []
     reading = read_other_clients(
