@@ -131,9 +131,11 @@ def build_command(
         # One word: a path outside the project as a separate word would be taken by pytest
         # for a test path, rooting the run there without the project's conftest.
         command += [f"--env={env}"]
+    # Options with a value are one word each: pytest decides its rootdir and test paths
+    # before every plugin's options are known, and takes a detached value for a test path.
     command += [
-        "--alluredir", str(allure_dir),
-        "--junitxml", str(junit_path),
+        f"--alluredir={allure_dir}",
+        f"--junitxml={junit_path}",
         "-o", f"junit_suite_name={name}",
         *extra_args,
     ]

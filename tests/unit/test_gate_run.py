@@ -68,8 +68,8 @@ def test_command_and_paths(root: Path) -> None:
     assert command[:5] == [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
     assert command[command.index("--gate") + 1] == "preflight"
     assert "--env=staging" in command  # one word: a path outside the project stays an option
-    assert command[command.index("--alluredir") + 1] == str(reports / "allure-results")
-    assert command[command.index("--junitxml") + 1] == str(reports / "junit" / "preflight.xml")
+    assert f"--alluredir={reports / 'allure-results'}" in command  # one word each
+    assert f"--junitxml={reports / 'junit' / 'preflight.xml'}" in command
     assert command[-3:] == ["-v", "--tb", "short"]  # extra arguments last: they may override
 
 
@@ -113,7 +113,7 @@ def test_without_env_the_plugin_default_applies(root: Path, tmp_path: Path) -> N
     run_gate("preflight", reports_dir=tmp_path / "out", runner=runner)
     [(command, _)] = runner.calls
     assert not any(arg.startswith("--env") for arg in command)
-    assert str(tmp_path / "out" / "junit" / "preflight.xml") in command
+    assert f"--junitxml={tmp_path / 'out' / 'junit' / 'preflight.xml'}" in command
 
 
 def test_missing_gate_is_a_config_error_before_pytest_runs(root: Path) -> None:
