@@ -25,7 +25,7 @@ from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]  # scipy sh
 from shiftgate.config.models import AnalysisConfig
 from shiftgate.verdict import Verdict
 
-from .slo import LATENCY, STABLE_LATENCY, SloWindow
+from .slo import LATENCY, STABLE_LATENCY, SloWindow, not_judged
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,11 @@ def latency_against_stable(window: SloWindow) -> Verdict:
     ])
     candidate, stable = paired_samples(window)
     verdict.attach_json("p95 samples (ms)", {"candidate": candidate, "stable": stable})
+    if window.result.stopped_early:
+        # The window stopped on a criterion of another check: this one was not judged.
+        verdict.measured = f"{len(candidate)} candidate and {len(stable)} stable samples"
+        verdict.reason = not_judged(window.result)
+        return verdict
     need = max(config.min_samples, 3)
     if len(candidate) < need or len(stable) < need:
         verdict.measured = f"{len(candidate)} candidate and {len(stable)} stable samples"
