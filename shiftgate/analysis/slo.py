@@ -248,8 +248,10 @@ def measurement(
             Reading(ROUTER_FAILED, float(counts.router_failures), judged=False),
             Reading(
                 FRESH, float(counts.fresh_series) if counts.fresh_series else None,
-                missing=f"no sample of {target.counters['requests']} in the last "
-                f"{target.fresh_s:g} s (its replicas stopped, or are no longer scraped)",
+                missing=f"no requests on {target.candidate_color} ({target.candidate_version}) "
+                f"reported in the last {target.fresh_s:g} s: no fresh sample of "
+                f"{target.counters['requests']} (no traffic yet, or its replicas stopped or are "
+                "no longer scraped)",
             ),
         ]
         if counts.recent is not None:
