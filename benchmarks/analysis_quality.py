@@ -8,8 +8,10 @@ bursts (a two-state chain: bursts of 5 s on average, the same mean ratio). Two r
 the same traffic:
 
 - **new**: the sequential rule of ``shiftgate.analysis.sequential`` (cumulative counts, a
-  look every second, one-sided Clopper-Pearson bounds, α/K per look for a rollback, pass
-  only if p₁ = 2 × 5 % is ruled out at the end; docs/analysis-method.md);
+  look every second, one-sided Clopper-Pearson bounds, α·(1 − share)/K per look for a
+  rollback, pass only if p₁ = 2 × 5 % is ruled out at the end; docs/analysis-method.md),
+  plus the recent counts: the last ``--recent-s`` seconds roll back at α·share/K per look;
+- **cumulative only**: the same rule without the recent counts (share 0), for comparison;
 - **today**: a ratio over the last 10 s measured every 2 s, two measurements above 5 %
   roll back, at least 5 measurements pass (the sandbox's settings before this change).
 
@@ -23,11 +25,15 @@ exactly when more than 5 % are slower), so its table is the same simulation with
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from shiftgate.analysis.sequential import SequentialRule, pass_counts, rollback_counts
+from shiftgate.config.models import AnalysisConfig
+
+RECENT_S = round(AnalysisConfig.model_fields["recent_s"].default)
+RECENT_SHARE = AnalysisConfig.model_fields["recent_alpha_share"].default
 
 WINDOW_S = 45
 LOOK_S = 1
@@ -35,6 +41,8 @@ THRESHOLD = 0.05
 RATIOS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.075, 0.10, 0.30)
 RATES = (5, 10, 50, 200)
 BURST_S = 5.0
+FAULT_AT_S = 20
+FAULT = "fault at 20 s"
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,12 @@ def traffic(
 
 
 def new_rule(
-    requests: np.ndarray, events: np.ndarray, rule: SequentialRule, warmup_s: int = 0
+    requests: np.ndarray, events: np.ndarray, rule: SequentialRule, warmup_s: int = 0,
+    recent_s: int = 0, offset_s: int = 0,
 ) -> Outcome:
-    """``warmup_s``: the first seconds are not counted (``analysis.latency_warmup_s``)."""
+    """``warmup_s``: the first seconds are not counted (``analysis.latency_warmup_s``);
+    ``recent_s``: the last seconds are judged too (``analysis.recent_s``, at the rule's
+    ``recent_share``); ``offset_s``: times are counted from then (a fault's start)."""
     requests, events = requests.copy(), events.copy()
     requests[:, :warmup_s] = 0
     events[:, :warmup_s] = 0
@@ -86,11 +97,17 @@ def new_rule(
     roll, passing = rollback_counts(rule, top), pass_counts(rule, top)
     looks = np.arange(LOOK_S, WINDOW_S + 1, LOOK_S) - 1
     hit = x[:, looks] >= roll[n[:, looks]]
+    if recent_s and rule.recent_share > 0:
+        recent_roll = rollback_counts(rule, top, recent=True)
+        pad = np.zeros((n.shape[0], recent_s), dtype=n.dtype)
+        n_r = n - np.concatenate([pad, n], axis=1)[:, : n.shape[1]]
+        x_r = x - np.concatenate([pad, x], axis=1)[:, : x.shape[1]]
+        hit |= x_r[:, looks] >= recent_roll[n_r[:, looks]]
     rolled = hit.any(axis=1)
     first = np.where(rolled, hit.argmax(axis=1), len(looks) - 1)
-    decided = (looks[first] + 1).astype(float)
+    decided = (looks[first] + 1).astype(float) - offset_s
     passed = ~rolled & (x[:, -1] <= passing[n[:, -1]])
-    return Outcome(rolled, ~rolled & ~passed, np.where(rolled, decided, WINDOW_S))
+    return Outcome(rolled, ~rolled & ~passed, np.where(rolled, decided, WINDOW_S - offset_s))
 
 
 def today_rule(requests: np.ndarray, events: np.ndarray, *, interval: int = 2, span: int = 10,
@@ -121,22 +138,28 @@ def today_rule(requests: np.ndarray, events: np.ndarray, *, interval: int = 2, s
 
 
 def table(title: str, rng: np.random.Generator, runs: int, rule: SequentialRule,
-          ratios: dict[str, np.ndarray], noun: str, warmup_s: int = 0) -> None:
+          ratios: dict[str, np.ndarray], noun: str, warmup_s: int = 0, recent_s: int = 0) -> None:
     print(f"\n## {title}\n")
     print(f"{runs} runs per row; P(rollback) P(inconclusive) median p95 seconds of data at the decision")
-    header = f"{'req/s':>5} {'errors':>7} {noun:>12}  {'new rule':^27} | {'today (10 s ratio, limit 2)':^27}"
+    header = (f"{'req/s':>5} {'errors':>7} {noun:>13}  {'new rule':^27} | {'cumulative only':^27} "
+              f"| {'today (10 s ratio, limit 2)':^27}")
     print(header)
     print("-" * len(header))
+    alone = replace(rule, recent_share=0.0)
     for rate in RATES:
         for bursty in (False, True):
             for label, ratio in ratios.items():
                 if bursty and len(set(ratio)) > 1:
                     continue  # a cold start is a shape in time already, not a burst
                 requests, events = traffic(rng, runs, rate, ratio, bursty)
-                new = new_rule(requests, events, rule, warmup_s)
+                offset = FAULT_AT_S if label == FAULT else 0
+                new = new_rule(requests, events, rule, warmup_s, recent_s, offset)
+                cumulative = new_rule(requests, events, alone, warmup_s, 0, offset)
                 old = today_rule(requests, events)
+                if offset:
+                    old = Outcome(old.rollback, old.inconclusive, old.decided_s - offset)
                 kind = "bursty" if bursty else "indep."
-                print(f"{rate:5d} {kind:>7} {label:>12}  {new.row()} | {old.row()}")
+                print(f"{rate:5d} {kind:>7} {label:>13}  {new.row()} | {cumulative.row()} | {old.row()}")
         print()
 
 
@@ -147,20 +170,27 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.01)
     parser.add_argument("--bad-multiple", type=float, default=2.0)
     parser.add_argument("--latency-warmup-s", type=int, default=10)
+    parser.add_argument("--recent-s", type=int, default=RECENT_S)
+    parser.add_argument("--recent-share", type=float, default=RECENT_SHARE)
     args = parser.parse_args()
-    rule = SequentialRule(THRESHOLD, args.alpha, args.bad_multiple, WINDOW_S // LOOK_S + 1)
+    rule = SequentialRule(THRESHOLD, args.alpha, args.bad_multiple, WINDOW_S // LOOK_S + 1,
+                          recent_share=args.recent_share if args.recent_s else 0.0)
     rng = np.random.default_rng(args.seed)
     print(f"# analysis quality: threshold {THRESHOLD:.0%}, α = {rule.alpha:g}, "
-          f"p₁ = {rule.bad:.0%}, {rule.looks} looks over {WINDOW_S} s, seed {args.seed}")
-    flat = {f"{r:.1%}": np.full(WINDOW_S, r) for r in RATIOS}
-    table("error ratio (5xx / requests)", rng, args.runs, rule, flat, "true ratio")
+          f"p₁ = {rule.bad:.0%}, {rule.looks} looks over {WINDOW_S} s, seed {args.seed}; "
+          f"recent counts: the last {args.recent_s} s at α share {rule.recent_share:g}")
+    fault = np.full(WINDOW_S, 0.30)
+    fault[:FAULT_AT_S] = 0.0
+    flat = {**{f"{r:.1%}": np.full(WINDOW_S, r) for r in RATIOS}, FAULT: fault}
+    table("error ratio (5xx / requests)", rng, args.runs, rule, flat, "true ratio",
+          recent_s=args.recent_s)
     cold = np.full(WINDOW_S, 0.01)
     cold[:5] = 0.30
     latency = {**{f"{r:.1%}": np.full(WINDOW_S, r) for r in RATIOS}, "cold start": cold}
     table(
         f"latency (share slower than 300 ms; p95 ≤ 300 ms ⇔ share ≤ 5 %); the new rule "
         f"counts from {args.latency_warmup_s} s after the shift",
-        rng, args.runs, rule, latency, "slow share", args.latency_warmup_s,
+        rng, args.runs, rule, latency, "slow share", args.latency_warmup_s, args.recent_s,
     )
 
 

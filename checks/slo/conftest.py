@@ -5,27 +5,36 @@ the platform and the router (``shiftgate.analysis.colors.candidate_color``); the
 other one. Prometheus errors inside the window are failed measurements, not setup errors:
 every check then fails with the source's reason (docs/architecture.md rule 1).
 
-Wiring only: at each look the probe reads each query's value and the candidate's raw counters
-(``shiftgate.analysis.counts`` adds them up since the first look; the latency histogram from
+Wiring only: at each look the probe reads each query's value, the versions both colors run,
+and the candidate's raw counters with the router's failures for its color, each series only if
+it has a sample in the last two scrape intervals (``shiftgate.analysis.counts`` adds them up
+since the shift, ``run.shifted_at``, or else since the first look; the latency histogram from
 ``analysis.latency_warmup_s`` on), ``shiftgate.analysis.slo`` judges them, the window
 (``shiftgate.analysis.window``) runs on the system clock and stops at the first look whose
-evidence suffices for a rollback, and each measurement with its decisions is appended to the
-run's analysis log, which the runner's live view tails.
+evidence suffices for a rollback, or at once on a wrong version, and each measurement with its
+decisions is appended to the run's analysis log, which the runner's live view tails.
+
+The chart library loads in the background while the window waits between looks: the verdict
+of a rollback then costs its chart's drawing only, not the import (docs/analysis-method.md,
+"Detection time").
 """
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 
 from shiftgate.analysis import slo
 from shiftgate.analysis.colors import candidate_color
-from shiftgate.analysis.counts import CandidateCounts
+from shiftgate.analysis.counts import CandidateCounts, at_shift
 from shiftgate.analysis.slo import SloWindow
 from shiftgate.analysis.window import Measurement, Observation, observe
 from shiftgate.config.models import Color, Environment
 from shiftgate.probes.analysis_log import analysis_log, jsonl_appender
 from shiftgate.probes.clock import SystemClock
 from shiftgate.probes.prometheus import PrometheusProbe, instant_values
+from shiftgate.probes.prometheus_facts import Sample
 from shiftgate.probes.views import platform_view, router_view
 
 
@@ -36,20 +45,50 @@ def _candidate(environment: Environment) -> Color:
     return candidate_color(environment, platform_view(environment).versions, weights)
 
 
+def _load_chart_library() -> None:
+    def load() -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot  # noqa: F401  # the import is the work
+
+    threading.Thread(target=load, name="chart-library", daemon=True).start()
+
+
+def _baseline(probe: PrometheusProbe, target: slo.SloTarget, counts: CandidateCounts,
+              shifted_at: float) -> None:
+    """The counters at the shift: before it, up to 30 s back; after it, two scrapes."""
+    start, end = shifted_at - 30, shifted_at + target.fresh_s
+
+    def at(selector: str) -> list[Sample]:
+        return at_shift(probe.raw_samples(selector, start, end), shifted_at)
+
+    counts.baseline(at(target.counters["requests"]),
+                    [s for q in target.router_failures for s in at(q)])
+
+
 def run_window(environment: Environment, *, compare: bool) -> SloWindow:
     """Observe the candidate's SLOs for one window, logging each measurement inside a run."""
     target = slo.slo_target(environment, _candidate(environment), compare=compare)
     probe = PrometheusProbe(environment.prometheus)
     clock = SystemClock()
-    counts = CandidateCounts(target.error_status, target.latency_threshold_s)
+    counts = slo.new_counts(target)
+    shifted_at = environment.run.shifted_at
     started = clock.now()
+    label, version_label = environment.monitoring.color_label, environment.slo.version_label
+    _load_chart_library()
 
     def measure() -> Measurement:
+        if shifted_at is not None and counts.requests.looks == 0:
+            _baseline(probe, target, counts, shifted_at)
         values = instant_values(probe, target.queries)
-        requests = probe.query(target.counters["requests"])
-        warm = clock.now() - started >= target.latency_warmup_s
-        buckets = probe.query(target.counters["buckets"]) if warm else None
-        return slo.measurement(target, values, counts.update(requests, buckets))
+        running = probe.query(target.versions_query)
+        requests = probe.query(target.fresh(target.counters["requests"]))
+        router = [s for q in target.router_failures for s in probe.query(target.fresh(q))]
+        warm = clock.now() - (shifted_at or started) >= target.latency_warmup_s
+        buckets = probe.query(target.fresh(target.counters["buckets"])) if warm else None
+        wrong = slo.wrong_versions(target, running, label, version_label)
+        return slo.measurement(target, values, counts.update(requests, buckets, router), wrong)
 
     log = analysis_log(environment)
     on_measurement = None

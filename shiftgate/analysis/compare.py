@@ -25,7 +25,7 @@ from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]  # scipy sh
 from shiftgate.config.models import AnalysisConfig
 from shiftgate.verdict import Verdict
 
-from .slo import LATENCY, STABLE_LATENCY, SloWindow
+from .slo import LATENCY, STABLE_LATENCY, SloWindow, not_judged
 
 
 @dataclass(frozen=True)
@@ -100,12 +100,20 @@ def latency_against_stable(window: SloWindow) -> Verdict:
     candidate, stable = paired_samples(window)
     verdict.attach_json("p95 samples (ms)", {"candidate": candidate, "stable": stable})
     need = max(config.min_samples, 3)
+    too_few = (
+        f"too few samples to compare: {len(candidate)} on {target.candidate_color}, "
+        f"{len(stable)} on {target.stable_color}, need {need} each"
+    )
+    if window.result.stopped_early:
+        # The window stopped on a criterion of another check: this one was not judged.
+        verdict.measured = f"{len(candidate)} candidate and {len(stable)} stable samples"
+        short = len(candidate) < need or len(stable) < need
+        verdict.reason = not_judged(window.result, too_few if short else "")
+        verdict.not_judged = ", ".join(sorted(window.result.stopped_on)) or window.result.stop_reason
+        return verdict
     if len(candidate) < need or len(stable) < need:
         verdict.measured = f"{len(candidate)} candidate and {len(stable)} stable samples"
-        verdict.reason = (
-            f"too few samples to compare: {len(candidate)} on {target.candidate_color}, "
-            f"{len(stable)} on {target.stable_color}, need {need} each — do both colors get traffic?"
-        )
+        verdict.reason = f"{too_few} — do both colors get traffic?"
         verdict.fault = "infrastructure"
         return verdict
     result = compare(candidate, stable)

@@ -14,6 +14,13 @@ in n requests) give one-sided Clopper-Pearson bounds (exact binomial, scipy's be
 - otherwise the window ends **inconclusive**: too few requests to tell, a failure with the
   number of requests that would have sufficed at the observed ratio.
 
+**Recent counts** (``analysis.recent_s``): counts since the shift dilute a fault that begins
+mid-window (a minute of clean requests hides seconds of 30 % errors), so the counts of the
+last few seconds are judged too, with their own share of α (``recent_share``): a rollback
+when their lower bound at ``α·share/K`` exceeds p₀. The cumulative rule keeps
+``α·(1 − share)/K`` per look, so the union bound over both tests and all K looks stays α.
+Recent counts only ever roll back; the pass decision is the cumulative one.
+
 The error rates hold for independent events (a binomial count); errors arriving in bursts
 break that, and ``benchmarks/analysis_quality.py`` shows by how much. The tables for the
 simulation (``rollback_counts``, ``pass_counts``) are derived from the same bounds, and unit
@@ -23,7 +30,7 @@ tests check that they agree with ``decide``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -55,16 +62,26 @@ class SequentialRule:
     bad_multiple: float
     looks: int
     """K: looks the window plans (window / interval + 1)."""
+    recent_share: float = 0.0
+    """Share of α spent on the recent counts; 0: only the cumulative counts are judged."""
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1 or not 0 < self.alpha < 0.5:
             raise ValueError(f"threshold {self.threshold} and alpha {self.alpha} must be in (0, 1)")
         if self.bad_multiple <= 1 or self.looks < 1:
             raise ValueError(f"bad_multiple {self.bad_multiple} must be > 1, looks {self.looks} ≥ 1")
+        if not 0 <= self.recent_share < 1:
+            raise ValueError(f"recent_share {self.recent_share} must be in [0, 1)")
 
     @property
     def alpha_per_look(self) -> float:
-        return self.alpha / self.looks
+        """The cumulative counts' rollback level at each look."""
+        return self.alpha * (1 - self.recent_share) / self.looks
+
+    @property
+    def recent_alpha_per_look(self) -> float:
+        """The recent counts' rollback level at each look (0: not judged)."""
+        return self.alpha * self.recent_share / self.looks
 
     @property
     def bad(self) -> float:
@@ -83,6 +100,12 @@ class Decision:
     """Upper bound at α (the pass bound)."""
     needed: int | None = None
     """Requests that would rule out p₁ if the observed ratio held; None: it cannot."""
+    recent_events: int | None = None
+    recent_requests: int | None = None
+    recent_lower: float | None = None
+    """Lower bound of the recent counts at α·share/K (None: not judged)."""
+    by: Literal["cumulative", "recent"] | None = None
+    """Which counts decided a rollback."""
 
     @property
     def estimate(self) -> float | None:
@@ -96,27 +119,46 @@ class Decision:
         return {
             "state": self.state, "events": self.events, "requests": self.requests,
             "estimate": self.estimate, "lower": self.lower, "upper": self.upper,
-            "needed": self.needed,
+            "needed": self.needed, "recent_events": self.recent_events,
+            "recent_requests": self.recent_requests, "recent_lower": self.recent_lower,
+            "by": self.by,
         }
 
 
-def decide(rule: SequentialRule, events: int, requests: int, *, final: bool) -> Decision:
-    """The decision after ``requests`` requests with ``events`` errors (or slow requests).
+def decide(
+    rule: SequentialRule, events: int, requests: int, *, final: bool,
+    recent: tuple[int, int] | None = None,
+) -> Decision:
+    """The decision after ``requests`` requests with ``events`` errors (or slow requests);
+    ``recent``: (events, requests) of the last ``analysis.recent_s``, judged when the rule
+    gives them a share of α.
 
     ``final``: the window has ended, decide pass or inconclusive. Counts must be whole,
     non-negative and events ≤ requests; anything else is a programming error upstream."""
-    if requests < 0 or events < 0 or events > requests:
-        raise ValueError(f"bad counts: {events} events of {requests} requests")
+    _check(events, requests)
     lower = lower_bound(events, requests, rule.alpha_per_look)
     upper = upper_bound(events, requests, rule.alpha)
+    base = Decision("continue", events, requests, lower, upper)
+    if recent is not None and rule.recent_share > 0:
+        _check(*recent)
+        recent_lower = lower_bound(recent[0], recent[1], rule.recent_alpha_per_look)
+        base = replace(base, recent_events=recent[0], recent_requests=recent[1],
+                       recent_lower=recent_lower)
     if lower > rule.threshold:
-        return Decision("rollback", events, requests, lower, upper)
+        return replace(base, state="rollback", by="cumulative")
+    if base.recent_lower is not None and base.recent_lower > rule.threshold:
+        return replace(base, state="rollback", by="recent")
     if not final:
-        return Decision("continue", events, requests, lower, upper)
+        return base
     if upper < rule.bad:
-        return Decision("pass", events, requests, lower, upper)
+        return replace(base, state="pass")
     ratio = events / requests if requests else 0.0
-    return Decision("inconclusive", events, requests, lower, upper, needed_requests(rule, ratio))
+    return replace(base, state="inconclusive", needed=needed_requests(rule, ratio))
+
+
+def _check(events: int, requests: int) -> None:
+    if requests < 0 or events < 0 or events > requests:
+        raise ValueError(f"bad counts: {events} events of {requests} requests")
 
 
 def needed_requests(rule: SequentialRule, ratio: float) -> int | None:
@@ -140,15 +182,19 @@ def needed_requests(rule: SequentialRule, ratio: float) -> int | None:
 
 
 # -- tables for simulation: the same bounds, by count ---------------------------------------
-def rollback_counts(rule: SequentialRule, n_max: int) -> np.ndarray:
+def rollback_counts(rule: SequentialRule, n_max: int, *, recent: bool = False) -> np.ndarray:
     """c[n]: the fewest events in n requests that roll back (lower bound > p₀); n+1 if none.
+    ``recent``: at the recent counts' level instead of the cumulative counts'.
 
     Clopper-Pearson duality: lower_bound(x, n, a) > p₀ ⇔ P(X ≥ x | n, p₀) < a."""
     n = np.arange(n_max + 1)
-    k = binom.isf(rule.alpha_per_look, n, rule.threshold)  # smallest k with P(X > k) ≤ a
+    a = rule.recent_alpha_per_look if recent else rule.alpha_per_look
+    if a <= 0:
+        return n + 1
+    k = binom.isf(a, n, rule.threshold)  # smallest k with P(X > k) ≤ a
     c = np.nan_to_num(k, nan=0).astype(np.int64) + 1
     # isf's boundary is "≤ a", the bound's is "< a": move c up where sf(c-1) == a exactly.
-    tie = binom.sf(c - 1, n, rule.threshold) >= rule.alpha_per_look
+    tie = binom.sf(c - 1, n, rule.threshold) >= a
     c = c + tie
     return np.where(c > n, n + 1, c)
 

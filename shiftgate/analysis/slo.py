@@ -10,6 +10,15 @@ decides at each look: roll back as soon as the evidence suffices, at the end pas
 ``analysis.bad_multiple`` x the threshold is ruled out, otherwise "inconclusive" (fails).
 The error rates are stated in docs/analysis-method.md.
 
+The counts are the candidate's requests after the shift (``run.shifted_at``, set by the
+runner; run alone, after the first look). The counts of the last ``analysis.recent_s`` are
+judged too, with their own share of α, so a fault that begins mid-window is not diluted.
+Requests the router answered with a 5xx itself or could not deliver to the color
+(``slo.router_failures``) count as errors. Only series with a sample in the last two scrape
+intervals are read: a look without one is "no data". At every look the versions each color
+runs are read from the same counters: a color that does not run the version it should
+stops the window at once ("blue runs 2.5.0, expected 2.5.1").
+
 Each look also reads the pool utilization (judged per measurement, ``failure_limit``) and
 both colors' p95 from the recording rules, the evidence of the Mann-Whitney comparison
 (``shiftgate.analysis.compare``). No requests on the candidate is "no data", never a pass.
@@ -21,16 +30,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from shiftgate.config.models import AnalysisConfig, Color, Environment, other_color
 from shiftgate.errors import ConfigError
+from shiftgate.probes.prometheus_facts import Sample
 from shiftgate.verdict import Attachment, Verdict
 
-from .counts import Counts
+from .counts import CandidateCounts, Counts
 from .sequential import Decision, SequentialRule, decide
-from .window import Measurement, Observation, Reading, WindowResult
+from .window import Measurement, Observation, Reading, Stop, WindowResult
 
 ERROR_RATIO = "error_ratio"
 LATENCY = "latency_p95_ms"
@@ -42,6 +52,22 @@ ERRORS_SEEN = "errors_seen"
 TIMED_SEEN = "timed_seen"
 SLOW_SEEN = "slow_seen"
 THRESHOLD_BUCKET = "threshold_bucket"
+FRESH = "fresh_series"
+ROUTER_FAILED = "router_failures"
+RECENT_REQUESTS = "recent_requests"
+RECENT_ERRORS = "recent_errors"
+RECENT_TIMED = "recent_timed"
+RECENT_SLOW = "recent_slow"
+VERSION = "version"
+WRONG_VERSION = "wrong_version"
+NOT_JUDGED = "not judged: the window stopped on"
+"""How a check not judged because the window stopped on another criterion begins its reason."""
+OWN = {
+    "error_ratio": frozenset({ERROR_RATIO, VERSION, FRESH, "source"}),
+    "slow_share": frozenset({SLOW_SHARE, "source"}),
+    "pool_utilization": frozenset({POOL, "source"}),
+}
+"""The criteria each verdict answers for when they stop the window (the others: not judged)."""
 LATENCY_SHARE_MAX = 0.05
 """p95 ≤ limit ⇔ at most 5 % of requests slower than the limit."""
 
@@ -82,6 +108,19 @@ class SloTarget:
     latency_warmup_s: float
     latency_unit_s: float
     source: str
+    router_failures: list[str] = field(default_factory=list)
+    """Counter selectors of the router's own failures for the candidate's color."""
+    versions_query: str = ""
+    """Fresh requests series of both colors, counted by color and version."""
+    fresh_s: float = 2.0
+    """A series whose newest sample is older than this is no data (two scrape intervals)."""
+    recent_looks: int = 0
+    """Looks the recent counts span (0: not judged)."""
+
+    def fresh(self, selector: str) -> str:
+        """``selector`` as read at a look: each series' newest sample, if not older than
+        ``fresh_s`` (a stale series drops out, and a look with none is no data)."""
+        return f"last_over_time({selector}[{round(self.fresh_s * 1000)}ms])"
 
     def colors(self) -> str:
         return (
@@ -109,6 +148,10 @@ def slo_target(environment: Environment, candidate: Color, *, compare: bool) -> 
             getattr(slo, field), label, candidate, f"slo.{field}", **{slo.version_label: version}
         )
 
+    color_selector(slo.requests_counter, label, candidate, "slo.requests_counter")  # a selector
+    both = slo.requests_counter.strip()
+    fresh_s = 2 * environment.prometheus.scrape_interval_s
+
     if not 0 < slo.error_ratio_max < 1:
         raise ConfigError("environment", "slo.error_ratio_max", "must be above 0 and below 1")
     queries = {
@@ -118,8 +161,15 @@ def slo_target(environment: Environment, candidate: Color, *, compare: bool) -> 
     if compare:
         queries[STABLE_LATENCY] = on("latency_p95_query", stable, "max")
 
+    recent_looks = round(analysis.recent_s / analysis.interval_s) if analysis.recent_s else 0
+    if analysis.recent_s:
+        recent_looks = max(1, recent_looks)
+    share = analysis.recent_alpha_share if recent_looks else 0.0
+
     def rule(threshold: float) -> SequentialRule:
-        return SequentialRule(threshold, analysis.alpha, analysis.bad_multiple, looks(analysis))
+        return SequentialRule(
+            threshold, analysis.alpha, analysis.bad_multiple, looks(analysis), recent_share=share
+        )
 
     return SloTarget(
         candidate_color=candidate,
@@ -128,6 +178,13 @@ def slo_target(environment: Environment, candidate: Color, *, compare: bool) -> 
         stable_version=environment.versions.stable,
         queries=queries,
         counters={"requests": counter("requests_counter"), "buckets": counter("latency_histogram")},
+        router_failures=[q.replace("$color", candidate) for q in slo.router_failures],
+        versions_query=(
+            f"count by ({label}, {slo.version_label}) "
+            f"(last_over_time({both}[{round(fresh_s * 1000)}ms]))"
+        ),
+        fresh_s=fresh_s,
+        recent_looks=recent_looks,
         thresholds={
             ERROR_RATIO: slo.error_ratio_max,
             LATENCY: slo.latency_p95_max_ms,
@@ -143,13 +200,32 @@ def slo_target(environment: Environment, candidate: Color, *, compare: bool) -> 
     )
 
 
+def new_counts(target: SloTarget) -> CandidateCounts:
+    return CandidateCounts(target.error_status, target.latency_threshold_s, target.recent_looks)
+
+
+def wrong_versions(target: SloTarget, running: Sequence[Sample], label: str, version_label: str) -> list[str]:
+    """Each color that runs a version it should not, in words (fresh series only)."""
+    expected = {target.candidate_color: target.candidate_version, target.stable_color: target.stable_version}
+    seen: dict[str, set[str]] = {}
+    for sample in running:
+        color, version = sample.labels.get(label, ""), sample.labels.get(version_label, "")
+        seen.setdefault(color, set()).add(version)
+    return [
+        f"{color} runs version {', '.join(sorted(seen[color] - {want}))}, expected {want}"
+        for color, want in expected.items()
+        if seen.get(color, set()) - {want}
+    ]
+
+
 def measurement(
-    target: SloTarget, values: Mapping[str, float | None], counts: Counts | None = None
+    target: SloTarget, values: Mapping[str, float | None], counts: Counts | None = None,
+    wrong: Sequence[str] = (),
 ) -> Measurement:
-    """One look: the instant values of ``target.queries`` (None: no sample) and the
-    candidate's cumulative counts. Only the pool is judged per measurement; the proportions
-    are judged by the sequential rule over the looks. Latency is read in the metric's unit,
-    shown in ms."""
+    """One look: the instant values of ``target.queries`` (None: no sample), the
+    candidate's counts, and what ``wrong_versions`` found. The pool and the freshness of the
+    candidate's series are judged per measurement; the proportions by the sequential rule
+    over the looks. Latency is read in the metric's unit, shown in ms."""
 
     def to_ms(value: float | None) -> float | None:
         return None if value is None else value * target.latency_unit_s * 1000
@@ -169,31 +245,53 @@ def measurement(
             Reading(THRESHOLD_BUCKET, 1.0 if counts.threshold_bucket else 0.0, judged=False),
             Reading(ERROR_RATIO, counts.errors / counts.requests if counts.requests else None, judged=False),
             Reading(SLOW_SHARE, counts.slow / counts.timed if counts.timed else None, judged=False),
+            Reading(ROUTER_FAILED, float(counts.router_failures), judged=False),
+            Reading(
+                FRESH, float(counts.fresh_series) if counts.fresh_series else None,
+                missing=f"no requests on {target.candidate_color} ({target.candidate_version}) "
+                f"reported in the last {target.fresh_s:g} s: no fresh sample of "
+                f"{target.counters['requests']} (no traffic yet, or its replicas stopped or are "
+                "no longer scraped)",
+            ),
         ]
-    return Measurement(readings)
+        if counts.recent is not None:
+            names = (RECENT_REQUESTS, RECENT_ERRORS, RECENT_TIMED, RECENT_SLOW)
+            readings += [
+                Reading(n, float(v), judged=False) for n, v in zip(names, counts.recent, strict=True)
+            ]
+    facts = {WRONG_VERSION: "; ".join(wrong)} if wrong else {}
+    return Measurement(readings, facts)
 
 
 def decisions(target: SloTarget, observation: Observation, *, final: bool) -> dict[str, Decision]:
     """Each proportion's decision at one look (none without counts in it)."""
     out: dict[str, Decision] = {}
-    for metric, (events, total) in ((ERROR_RATIO, (ERRORS_SEEN, REQUESTS_SEEN)),
-                                    (SLOW_SHARE, (SLOW_SEEN, TIMED_SEEN))):
+    for metric, (events, total), (r_events, r_total) in (
+        (ERROR_RATIO, (ERRORS_SEEN, REQUESTS_SEEN), (RECENT_ERRORS, RECENT_REQUESTS)),
+        (SLOW_SHARE, (SLOW_SEEN, TIMED_SEEN), (RECENT_SLOW, RECENT_TIMED)),
+    ):
         x, n = observation.value(events), observation.value(total)
         if x is None or n is None:
             continue
         if metric == SLOW_SHARE and observation.value(THRESHOLD_BUCKET) == 0.0:
             continue  # no bucket at the threshold: the share is unknown, never a rollback
-        out[metric] = decide(target.rules[metric], int(x), int(n), final=final)
+        rx, rn = observation.value(r_events), observation.value(r_total)
+        recent = (int(rx), int(rn)) if rx is not None and rn is not None else None
+        out[metric] = decide(target.rules[metric], int(x), int(n), final=final, recent=recent)
     return out
 
 
-def sequential_stop(target: SloTarget) -> Callable[[Observation], str | None]:
-    """The window's ``stop``: the first look at which a proportion is shown above its limit."""
+def sequential_stop(target: SloTarget) -> Callable[[Observation], Stop | None]:
+    """The window's ``stop``: a color running the wrong version ends it at once; else the
+    first look at which a proportion is shown above its limit."""
 
-    def stop(observation: Observation) -> str | None:
+    def stop(observation: Observation) -> Stop | None:
+        wrong = observation.facts.get(WRONG_VERSION)
+        if wrong:
+            return Stop(VERSION, f"wrong version: {wrong}: the analysis would judge another release")
         for metric, d in decisions(target, observation, final=False).items():
             if d.state == "rollback":
-                return f"{metric} above its limit: {describe(target, metric, d)}"
+                return Stop(metric, f"{metric} above its limit: {describe(target, metric, d)}")
         return None
 
     return stop
@@ -202,6 +300,13 @@ def sequential_stop(target: SloTarget) -> Callable[[Observation], str | None]:
 def describe(target: SloTarget, metric: str, d: Decision) -> str:
     noun = "errors" if metric == ERROR_RATIO else f"slower than {target.thresholds[LATENCY]:g} ms"
     rule = target.rules[metric]
+    if d.by == "recent" and d.recent_requests is not None and d.recent_events is not None:
+        return (
+            f"{d.recent_events} {noun} in the last {d.recent_requests} requests "
+            f"({d.recent_events / max(1, d.recent_requests):.1%}, the recent counts); "
+            f"{1 - rule.recent_alpha_per_look:.4%} lower bound {d.recent_lower or 0:.2%} "
+            f"(limit {rule.threshold:.0%}); since the shift {d.events} in {d.requests}"
+        )
     shown = f"{d.events} {noun} in {d.requests} requests"
     if d.requests:
         shown += f" ({d.events / d.requests:.1%})"
@@ -274,6 +379,14 @@ def _proportion(window: SloWindow, metric: str, check: str, threshold: str) -> V
             f"roll back: {metric} above {target.rules[metric].threshold:.0%} after {at:.1f} s: "
             f"{describe(target, metric, d)}"
         )
+    elif result.stopped_early and not result.stopped_on & OWN[metric]:
+        verdict.reason = not_judged(result, f"{metric} so far: {describe(target, metric, last[1])}"
+                                    if last else "")
+        verdict.not_judged = ", ".join(sorted(result.stopped_on)) or result.stop_reason
+        _evidence(verdict, window, metric, points, chart=False)
+        return verdict
+    elif VERSION in result.stopped_on:
+        verdict.reason = result.stop_reason
     elif unknown_bucket:
         verdict.reason = (
             f"the latency histogram ({target.counters['buckets']}) has no bucket at "
@@ -282,12 +395,13 @@ def _proportion(window: SloWindow, metric: str, check: str, threshold: str) -> V
         verdict.fault = "configuration"
     elif result.stopped_early:
         so_far = f"; {metric} so far: {describe(target, metric, last[1])}" if last else ""
-        verdict.reason = f"not judged over the whole window: {result.stop_reason}{so_far}"
-        if source_failures and len(source_failures) >= result.config.failure_limit:
+        verdict.reason = f"{result.stop_reason}{so_far}"
+        verdict.fault = "infrastructure"  # no data or no source: nothing breached
+        if source_failures:
             verdict.reason += f"; the source failed: {source_failures[0]}"
-            verdict.fault = "infrastructure"
-        else:
-            verdict.not_judged = result.stop_reason  # another criterion stopped the window
+        fresh = [o.failures[FRESH] for o in result.observations if FRESH in o.failures]
+        if fresh:
+            verdict.reason = f"no data from {target.candidate_color}: {fresh[-1]}; {verdict.reason}"
     elif last is None:
         why = source_failures[0] if source_failures else "no look read the counters"
         verdict.reason = f"no data: {why} ({target.counters['requests']})"
@@ -303,6 +417,14 @@ def _proportion(window: SloWindow, metric: str, check: str, threshold: str) -> V
             verdict.fault = "infrastructure"  # not enough traffic to tell
     _evidence(verdict, window, metric, points)
     return verdict
+
+
+def not_judged(result: WindowResult, so_far: str = "") -> str:
+    """The reason of a check whose window stopped on another criterion (issue 13 item 7):
+    it was not judged, which is not a failure of its own."""
+    on = ", ".join(sorted(result.stopped_on))
+    tail = f"; {so_far}" if so_far else ""
+    return f"{NOT_JUDGED} {on}, so it was not judged over the whole window ({result.stop_reason}){tail}"
 
 
 def _inconclusive(target: SloTarget, metric: str, d: Decision) -> str:
@@ -330,6 +452,11 @@ def pool_utilization(window: SloWindow) -> Verdict:
     )
     counted = result.counted
     failures = [(o, why) for o in counted if (why := o.metric_failure(POOL))]
+    if result.stopped_early and not result.stopped_on & OWN[POOL] and len(failures) < config.failure_limit:
+        verdict.reason = not_judged(result)
+        verdict.not_judged = ", ".join(sorted(result.stopped_on)) or result.stop_reason
+        _evidence(verdict, window, POOL, [])
+        return verdict
     values = [v for o in counted if (v := o.value(POOL)) is not None and v == v]  # v == v: not NaN
     worst = max(values) if values else None
     verdict.measured = (
@@ -360,8 +487,11 @@ def pool_utilization(window: SloWindow) -> Verdict:
 
 
 def _evidence(
-    verdict: Verdict, window: SloWindow, metric: str, points: list[tuple[float, Decision]]
+    verdict: Verdict, window: SloWindow, metric: str, points: list[tuple[float, Decision]],
+    *, chart: bool = True,
 ) -> None:
+    """``chart``: the PNG of the decision; a check that was not judged gets none (it would
+    only repeat its numbers, and rendering costs the rollback a fraction of a second)."""
     from .slo_chart import render  # matplotlib loads only when a verdict is built
 
     result, target = window.result, window.target
@@ -381,7 +511,7 @@ def _evidence(
             f"{rule.bad:.0%} (docs/analysis-method.md)",
         ]
         verdict.attach_json("decisions", [{"elapsed_s": t, **d.to_json()} for t, d in points])
-        if points:
+        if points and chart:
             png = render(metric, rule, points)
             verdict.attachments.append(Attachment("estimate and bounds over time", png, "png"))
     verdict.attach_json("measurements", [o.to_json() for o in result.observations])
@@ -394,6 +524,11 @@ def _evidence(
         "ended_at": result.ended_at,
         "stopped_early": result.stopped_early,
         "stop_reason": result.stop_reason,
+        "stopped_on": sorted(result.stopped_on),
+        "router_failures": target.router_failures,
+        "versions_query": target.versions_query,
+        "fresh_s": target.fresh_s,
+        "recent_looks": target.recent_looks,
         "candidate": {"color": target.candidate_color, "version": target.candidate_version},
         "stable": {"color": target.stable_color, "version": target.stable_version},
     })

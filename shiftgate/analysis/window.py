@@ -12,7 +12,10 @@ Rules (docs/architecture.md rule 1, fail closed):
   regression is detected seconds after it shows, not at the end of the window;
 - fewer than ``min_samples`` counted measurements at the end fail the window;
 - ``stop`` (the SLOs' sequential decision, ``shiftgate.analysis.slo``) may end the window
-  at any measurement with its reason: the evidence for a rollback is already enough.
+  at any measurement with its reason: the evidence for a rollback is already enough, or the
+  color runs another version than the one to judge. The result names the criteria that
+  stopped it (``stopped_on``), so the other checks report "not judged", not a failure of
+  their own.
 
 One leniency, bounded in time: right after a shift, rate windows need two scrapes of the
 candidate before any ratio exists. Measurements whose only failures are "no data", taken
@@ -69,6 +72,8 @@ class Reading:
 @dataclass(frozen=True)
 class Measurement:
     readings: list[Reading]
+    facts: dict[str, str] = field(default_factory=dict)
+    """Evidence in words that a ``stop`` may act on (the versions each color runs)."""
 
     def value(self, name: str) -> float | None:
         return next((r.value for r in self.readings if r.name == name), None)
@@ -86,6 +91,7 @@ class Observation:
     """Metric (or ``source``) → why it failed."""
     kinds: dict[str, FailureKind] = field(default_factory=dict)
     warming_up: bool = False
+    facts: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -113,6 +119,7 @@ class Observation:
             "thresholds": {r.name: r.max for r in self.readings if r.judged},
             "failures": self.failures,
             "warming_up": self.warming_up,
+            **({"facts": self.facts} if self.facts else {}),
         }
 
 
@@ -124,6 +131,9 @@ class WindowResult:
     observations: list[Observation]
     stopped_early: bool
     stop_reason: str
+    stopped_on: frozenset[str] = frozenset()
+    """The criteria that ended the window early (metric names, ``source``, or a ``Stop``'s
+    criterion); the verdicts of the other checks say "not judged" and name them."""
 
     @property
     def counted(self) -> list[Observation]:
@@ -149,12 +159,20 @@ class WindowResult:
         )
 
 
+@dataclass(frozen=True)
+class Stop:
+    """Why ``stop`` ends the window: the criterion (a metric name, ``version``) and the reason."""
+
+    criterion: str
+    reason: str
+
+
 def observe(
     measure: Callable[[], Measurement],
     config: AnalysisConfig,
     clock: Clock,
     on_measurement: Callable[[Observation], None] | None = None,
-    stop: Callable[[Observation], str | None] | None = None,
+    stop: Callable[[Observation], Stop | str | None] | None = None,
 ) -> WindowResult:
     """Measure on a fixed schedule (start + k x interval, no drift) until the window ends,
     failed measurements reach ``config.failure_limit``, or ``stop`` gives a reason."""
@@ -177,11 +195,16 @@ def observe(
                 f"stopped early: {failed} failed measurements reached the failure limit "
                 f"{config.failure_limit} after {elapsed:.1f} s of {config.window_s:g} s"
             )
-            return WindowResult(config, start, clock.now(), observations, True, reason)
+            on = frozenset(observation.failures) or frozenset({"failure limit"})
+            return WindowResult(config, start, clock.now(), observations, True, reason, on)
         stopped = stop(observation) if stop is not None else None
         if stopped:
-            reason = f"stopped early after {elapsed:.1f} s of {config.window_s:g} s: {stopped}"
-            return WindowResult(config, start, clock.now(), observations, True, reason)
+            if isinstance(stopped, str):
+                stopped = Stop("stop", stopped)
+            reason = f"stopped early after {elapsed:.1f} s of {config.window_s:g} s: {stopped.reason}"
+            return WindowResult(
+                config, start, clock.now(), observations, True, reason, frozenset({stopped.criterion})
+            )
         index += 1
         next_at = start + index * config.interval_s
         if next_at - start > config.window_s + 1e-9:
@@ -205,10 +228,11 @@ def _judge(
     warm: bool,
 ) -> Observation:
     try:
-        readings = measure().readings
+        measurement = measure()
     except SourceUnavailable as exc:
         # An unreadable source is a failed measurement, never a warm-up: it is not "early".
         return Observation(index, at, elapsed, [], {"source": str(exc)}, {"source": "unavailable"})
+    readings = measurement.readings
     failures: dict[str, str] = {}
     kinds: dict[str, FailureKind] = {}
     for reading in readings:
@@ -221,7 +245,7 @@ def _judge(
         and elapsed < config.no_data_grace_s
         and all(kind == "no data" for kind in kinds.values())
     )
-    return Observation(index, at, elapsed, readings, failures, kinds, warming)
+    return Observation(index, at, elapsed, readings, failures, kinds, warming, measurement.facts)
 
 
 def _has_all_data(observation: Observation) -> bool:

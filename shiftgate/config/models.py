@@ -74,6 +74,17 @@ def prometheus_label(value: str, what: str = "label name") -> str:
 LabelName = Annotated[str, AfterValidator(prometheus_label)]
 
 
+def per_color_selector(value: str) -> str:
+    """A selector template with ``$color``: without it both colors' failures would be one."""
+    if "$color" not in value:
+        raise ValueError(f"{value!r} must hold $color: the failures of which color?")
+    safety.selector(value.replace("$color", "blue"))
+    return value
+
+
+PerColorSelector = Annotated[str, AfterValidator(per_color_selector)]
+
+
 def per_color_name(value: str) -> str:
     """A name template holding ``{color}`` and no other field: without it both colors would
     be one object, and the checks would read the live color as the candidate."""
@@ -491,6 +502,14 @@ class SloConfig(Strict):
         "latency_p95_max_ms (checked by checks/monitoring/test_latency_buckets.py).",
     )
     version_label: str = Field("version", description="Label naming the version of a series.")
+    router_failures: list[PerColorSelector] = Field(
+        default_factory=list,
+        description="Counters (selectors, $color for the color) of requests the router answered "
+        "with a 5xx of its own or could not deliver to a color: they never reach the service's "
+        "counters, and count as the candidate's requests and errors. HAProxy: "
+        'haproxy_server_connection_errors_total{proxy="bk_router",server=~"$color-.*"}; '
+        "Istio/Envoy: istio_requests_total with response_flags such as UF, UH, URX.",
+    )
 
 
 class AnalysisConfig(Strict):
@@ -507,6 +526,15 @@ class AnalysisConfig(Strict):
     latency_warmup_s: float = Field(
         10, ge=0, description="Slow requests count from this long after the window starts: a "
         "cold cache or pool is slow for seconds after a shift (errors always count).",
+    )
+    recent_s: float = Field(
+        5, ge=0, description="The counts of the last this-many seconds are judged too (a "
+        "rollback only), so a fault that begins mid-window is not diluted by the clean "
+        "requests before it; 0: only the counts since the shift (docs/analysis-method.md).",
+    )
+    recent_alpha_share: float = Field(
+        0.5, gt=0, lt=1, description="Share of alpha the recent counts spend; the counts since "
+        "the shift keep the rest, so the false-rollback rate stays at most alpha.",
     )
     window_s: float = Field(120, gt=0, description="How long a shift is observed.")
     failure_limit: int = Field(2, ge=1, description="Failed measurements that end the window.")
@@ -605,6 +633,10 @@ class RunContext(Strict):
     id: str | None = Field(None, description="Run id (reports/runs/<id>/).")
     candidate_color: Color | None = Field(None, description="Color the candidate was deployed to.")
     deployed_at: float | None = Field(None, description="Unix time the deploy began.")
+    shifted_at: float | None = Field(
+        None, description="Unix time the last traffic shift was done: the SLO analysis counts "
+        "only requests after it (unset: after its own first look).",
+    )
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,19 @@ class PrometheusProbe:
             for r in result
         ]
 
+    def raw_samples(self, selector: str, start: float, end: float) -> list[Series]:
+        """Every sample a selector stored in [start, end], with its own timestamp (an instant
+        query of a range selector at ``end``: no evaluation steps, no lookback)."""
+        span_ms = max(1, round((end - start) * 1000))
+        data = self._api("/api/v1/query", {"query": f"{selector}[{span_ms}ms]", "time": end})
+        if data.get("resultType") != "matrix":
+            kind = data.get("resultType")
+            raise SourceUnavailable(self.source, f"{selector!r}: expected a matrix, got {kind}")
+        return [
+            Series(labels=dict(r["metric"]), points=[(float(t), float(v)) for t, v in r["values"]])
+            for r in data.get("result", [])
+        ]
+
     def query_range(self, promql: str, start: float, end: float, step_s: float) -> list[Series]:
         params = {"query": promql, "start": start, "end": end, "step": step_s}
         data = self._api("/api/v1/query_range", params)

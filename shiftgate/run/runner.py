@@ -291,6 +291,8 @@ class Runner:
             f"run.id={state.run_id}",
             f"run.candidate_color={state.candidate_color}",
             *([f"run.deployed_at={state.deployed_at}"] if state.deployed_at else []),
+            *(f"run.shifted_at={e['ts']}" for e in [state.last("action_done")]
+              if e and e["action"] != "deploy"),
             *self.ctx.overrides,
         ]
         for setting in settings:

@@ -7,7 +7,9 @@ long before the window ends; no traffic and no Prometheus fail closed with their
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from shiftgate.sandbox import manager
+from shiftgate.sandbox import manager, processes
 from shiftgate.sandbox import state as st
 from shiftgate.sandbox.postgres import SandboxPostgres
 from shiftgate.sandbox.remediate import remediate
@@ -155,3 +157,45 @@ def test_unreachable_prometheus_fails_with_the_reason(shifted: Path) -> None:
     assert "prometheus http://127.0.0.1:1 unavailable" in result.stdout
     assert "ConnectionError" in result.stdout
     assert "SKIPPED" not in result.stdout
+
+
+def test_a_color_running_another_version_fails_at_once_naming_it(shifted: Path) -> None:
+    """Hole (issue 13 item 4): the shift gate for 2.5.1 while blue runs a healthy 2.5.0 at
+    50 %. Before, nothing matched the version until the window ended; now the first look
+    stops it and names the version (exit 1)."""
+    shift(shifted, "2.5.0")
+    result, elapsed = run_checks("2.5.1", 45)
+    assert result.returncode == 1
+    assert outcome(result, "test_error_rate") == "FAILED"
+    assert "blue runs version 2.5.0, expected 2.5.1" in result.stdout, result.stdout[-4000:]
+    assert "not judged: the window stopped on version" in result.stdout
+    assert elapsed < 25, f"checks took {elapsed:.1f} s"
+
+
+def test_killing_the_candidates_replicas_during_the_analysis_fails_the_gate(shifted: Path) -> None:
+    """Hole (issue 13 item 4): the candidate's replicas die mid-window. HAProxy moves their
+    share to green, the candidate's counters freeze, and before this change the clean requests
+    seen before the kill passed the window; now its series go stale within two scrapes: no
+    data, the window stops, exit 1."""
+    shift(shifted, "2.5.0", warm=True)
+    state = st.load(shifted)
+    assert state is not None
+    records = [state.processes[name] for name in st.replica_names("blue")]
+
+    def kill() -> None:
+        time.sleep(15)  # pytest starts in ~3 s: the window has run for ~12 s
+        for record in records:
+            processes.send_signal(record, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill, daemon=True)
+    killer.start()
+    result, elapsed = run_checks("2.5.0", 40)
+    killer.join()
+    assert result.returncode == 1, result.stdout[-4000:]
+    assert outcome(result, "test_error_rate") == "FAILED"
+    # Whichever of the candidate's series goes stale first stops the window: its counters
+    # (the error check: "no data from blue") or its pool gauge (the pool check: "no data").
+    assert "no data from blue" in result.stdout or re.search(
+        r"pool_utilization failed in \d+ measurements, the failure limit is 2: .*no data", result.stdout
+    ), result.stdout[-4000:]
+    assert elapsed < 35, f"checks took {elapsed:.1f} s: the window did not stop"

@@ -68,3 +68,42 @@ def test_latency_counts_start_at_their_own_first_look() -> None:
     counts.update([s(50, status="200")], [s(10, le="0.3"), s(50, le="+Inf")])  # baseline
     now = counts.update([s(80, status="200")], [s(39, le="0.3"), s(80, le="+Inf")])
     assert (now.requests, now.timed, now.slow) == (80, 30, 1)
+
+
+def test_router_failures_count_as_requests_and_errors() -> None:
+    counts = CandidateCounts("5..", 0.3)
+    counts.update([s(100, status="200")], [], [s(7, server="blue-1")])
+    later = counts.update([s(150, status="200")], [], [s(12, server="blue-1")])
+    assert (later.requests, later.errors, later.router_failures) == (55, 5, 5)
+
+
+def test_recent_counts_cover_the_last_looks_only() -> None:
+    counts = CandidateCounts("5..", 0.3, recent_looks=2)
+    totals = [(0, 0), (10, 0), (20, 0), (30, 3), (40, 6)]
+    seen = [counts.update([s(r - e, status="200"), s(e, status="500")], []) for r, e in totals]
+    assert seen[1].recent == (10, 0, 0, 0)  # fewer looks than the span: since the baseline
+    assert seen[4].recent == (20, 6, 0, 0)  # looks 2 → 4
+    assert (seen[4].requests, seen[4].errors) == (40, 6)
+
+
+def test_fresh_series_are_counted_and_none_is_zero() -> None:
+    counts = CandidateCounts("5..", 0.3)
+    assert counts.update([s(1, status="200"), s(0, status="500")], []).fresh_series == 2
+    assert counts.update([], []).fresh_series == 0
+
+
+def test_the_baseline_at_the_shift_counts_requests_between_the_shift_and_the_first_look() -> None:
+    """Only requests after ``run.shifted_at``: the first sample at or after it is the baseline."""
+    from shiftgate.analysis.counts import at_shift
+    from shiftgate.probes.prometheus_facts import Series
+
+    series = [
+        Series({"__name__": "r", "status": "200"}, [(95.0, 900), (99.5, 1000), (100.5, 1010), (101.0, 1020)]),
+        Series({"__name__": "r", "status": "500"}, [(90.0, 3)]),  # before the shift only
+    ]
+    base = at_shift(series, 100.0)
+    assert [(b.value, b.timestamp) for b in base] == [(1010, 100.5), (3, 90.0)]
+    counts = CandidateCounts("5..", 0.3)
+    counts.baseline(base)
+    first = counts.update([s(1100, status="200"), s(3, status="500")], [])  # no __name__: same series
+    assert (first.requests, first.errors) == (90, 0)

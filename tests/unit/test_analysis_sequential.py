@@ -88,3 +88,31 @@ def test_error_rates_hold_exactly_at_the_boundaries() -> None:
     passing = pass_counts(RULE, 2000)
     assert binom.cdf(passing[450], 450, RULE.bad) < RULE.alpha
     assert np.all(np.diff(rollback[1:]) >= 0)  # more requests never need fewer errors
+
+
+SPLIT = SequentialRule(threshold=0.05, alpha=0.01, bad_multiple=2, looks=46, recent_share=0.5)
+
+
+def test_recent_counts_roll_back_at_their_own_share_of_alpha() -> None:
+    recent = rollback_counts(SPLIT, 400, recent=True)
+    cumulative = rollback_counts(SPLIT, 400)
+    for n in (10, 30, 50, 200):
+        x = int(recent[n])
+        assert decide(SPLIT, 0, 1000, final=False, recent=(x, n)).by == "recent"
+        assert decide(SPLIT, 0, 1000, final=False, recent=(x - 1, n)).state == "continue"
+        assert decide(SPLIT, int(cumulative[n]), n, final=False).by == "cumulative"
+    from scipy.stats import binom  # type: ignore[import-untyped]
+
+    # The union bound over both tests and the K looks is α at p₀.
+    worst = max(binom.sf(recent[n] - 1, n, 0.05) for n in range(1, 400)) + max(
+        binom.sf(cumulative[n] - 1, n, 0.05) for n in range(1, 400))
+    assert worst * SPLIT.looks <= SPLIT.alpha
+    assert np.all(rollback_counts(RULE, 50, recent=True) == np.arange(51) + 1)  # share 0: never
+
+
+def test_recent_counts_never_pass_a_window_nor_count_without_a_share() -> None:
+    assert decide(SPLIT, 13, 450, final=True, recent=(0, 50)).state == "pass"
+    assert decide(SPLIT, 40, 450, final=True, recent=(0, 50)).state == "inconclusive"
+    assert decide(RULE, 0, 100, final=False, recent=(30, 30)).state == "continue"  # share 0
+    with pytest.raises(ValueError):
+        SequentialRule(0.05, 0.01, 2, 10, recent_share=1.0)

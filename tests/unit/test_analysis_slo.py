@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from shiftgate.analysis import slo
-from shiftgate.analysis.counts import CandidateCounts, Counts
+from shiftgate.analysis.counts import Counts
 from shiftgate.analysis.slo import ERROR_RATIO, LATENCY, POOL, SLOW_SHARE, STABLE_LATENCY
 from shiftgate.analysis.window import Measurement, observe
 from shiftgate.config.loader import load_environment
@@ -59,17 +59,34 @@ class FakeProbe:
         self.totals = [0, 0, 0]  # requests, errors, slow
         self.queries: list[str] = []
         self.down = False
+        self.running = [("blue", target.candidate_version), ("green", target.stable_version)]
+        self.router: list[int] = [0]  # the router's own failures per look
+        self.router_total = 0
+        self.gone_after: int | None = None  # looks after which the candidate's series stop
+        self.looks = 0
 
     def query(self, promql: str, at: float | None = None) -> list[Sample]:
         if self.down:
             raise SourceUnavailable("prometheus http://p:9090", "ConnectionError: refused")
         self.queries.append(promql)
-        if promql == self.target.counters["requests"]:
+        if promql == self.target.versions_query:
+            return [Sample({"color": c, "version": v}, 2, 0.0) for c, v in self.running]
+        if promql in [self.target.fresh(q) for q in self.target.router_failures]:
+            step = self.router.pop(0) if len(self.router) > 1 else self.router[0]
+            self.router_total += step
+            return [Sample({"proxy": "bk_router", "server": "blue-1"}, self.router_total, 0.0)]
+        gone = self.gone_after is not None and self.looks > self.gone_after
+        if promql in (self.target.counters["requests"], self.target.fresh(self.target.counters["requests"])):
+            self.looks += 1
+            if gone:
+                return []
             step = self.traffic.pop(0) if len(self.traffic) > 1 else self.traffic[0]
             self.totals = [t + d for t, d in zip(self.totals, step, strict=True)]
             requests, errors, _ = self.totals
             return [Sample({"status": "200"}, requests - errors, 0.0), Sample({"status": "500"}, errors, 0.0)]
-        if promql == self.target.counters["buckets"]:
+        if promql in (self.target.counters["buckets"], self.target.fresh(self.target.counters["buckets"])):
+            if gone:
+                return []
             requests, _, slow = self.totals
             return [
                 Sample({"le": le}, requests if le == "+Inf" or float(le) > 0.3 else requests - slow, 0.0)
@@ -82,24 +99,31 @@ class FakeProbe:
 
 def measurer(probe: FakeProbe, target: slo.SloTarget) -> Callable[[], Measurement]:
     """The ``measure`` the check wires (checks/slo/conftest.py), without a warm-up."""
-    counts = CandidateCounts(target.error_status, target.latency_threshold_s)
+    counts = slo.new_counts(target)
 
     def measure() -> Measurement:
         values = instant_values(probe, target.queries)  # type: ignore[arg-type]
-        requests = probe.query(target.counters["requests"])
-        buckets = probe.query(target.counters["buckets"])
-        return slo.measurement(target, values, counts.update(requests, buckets))
+        running = probe.query(target.versions_query)
+        requests = probe.query(target.fresh(target.counters["requests"]))
+        router = [s for q in target.router_failures for s in probe.query(target.fresh(q))]
+        buckets = probe.query(target.fresh(target.counters["buckets"]))
+        wrong = slo.wrong_versions(target, running, "color", "version")
+        return slo.measurement(target, values, counts.update(requests, buckets, router), wrong)
 
     return measure
 
 
 def window(
     environment: Environment, compare: bool = True, traffic: list[tuple[int, int, int]] | None = None,
-    buckets: tuple[str, ...] = ("0.25", "0.3", "0.5", "+Inf"), **values: list[float | None],
+    buckets: tuple[str, ...] = ("0.25", "0.3", "0.5", "+Inf"),
+    setup: Callable[[FakeProbe], None] | None = None,
+    **values: list[float | None],
 ) -> slo.SloWindow:
     target = slo.slo_target(environment, "blue", compare=compare)
     defaults: dict[str, list[float | None]] = {LATENCY: [0.05], POOL: [0.2], STABLE_LATENCY: [0.05]}
     probe = FakeProbe(target, traffic, buckets, **{**defaults, **values})
+    if setup is not None:
+        setup(probe)
     result = observe(
         measurer(probe, target), environment.analysis, FakeClock(), stop=slo.sequential_stop(target)
     )
@@ -252,3 +276,122 @@ def test_log_context_names_who_was_measured() -> None:
         "candidate_color": "blue", "stable_color": "green",
         "candidate_version": "2.5.0", "stable_version": target.stable_version,
     }
+
+
+# -- issue 14 item 6: recent counts; issue 13 item 4: the right color, version and requests --
+def test_a_fault_mid_window_is_rolled_back_by_the_recent_counts_before_the_cumulative_ones() -> None:
+    """30 clean looks, then 30 % errors. The counts since the shift are diluted by the clean
+    requests; the last 5 s's are not. Before the recent counts this took 9 looks."""
+    traffic = [(10, 0, 0)] * 31 + [(10, 3, 0)]
+    settings = ("analysis.window_s=60", "analysis.interval_s=1")
+    fast = window(env(*settings), traffic=traffic)
+    slow = window(env(*settings, "analysis.recent_s=0"), traffic=traffic)
+    assert fast.result.stopped_early and slow.result.stopped_early
+    fast_s, slow_s = fast.result.elapsed_s - 30, slow.result.elapsed_s - 30
+    assert fast_s <= 5 < slow_s, (fast_s, slow_s)
+    verdict = slo.error_ratio(fast)
+    assert verdict.reason.startswith("roll back: error_ratio above 5%")
+    assert "the recent counts" in verdict.reason, verdict.reason
+
+
+def test_recent_counts_keep_the_stated_alpha_split() -> None:
+    target = slo.slo_target(env(), "blue", compare=False)
+    rule = target.rules[ERROR_RATIO]
+    assert target.recent_looks == 2  # 5 s of 2 s looks (banker's rounding of 2.5)
+    assert rule.alpha_per_look + rule.recent_alpha_per_look == pytest.approx(rule.alpha / rule.looks)
+    alone = slo.slo_target(env("analysis.recent_s=0"), "blue", compare=False)
+    assert alone.rules[ERROR_RATIO].recent_share == 0 and alone.recent_looks == 0
+
+
+def test_a_color_running_another_version_fails_at_the_first_look() -> None:
+    """Hole (issue 13 item 4): the shift gate for 2.5.1 while blue runs a healthy 2.5.0. Before,
+    the version-selected counters found nothing and the window ran to its end; now the first
+    look stops it, naming the version."""
+    def wrong(probe: FakeProbe) -> None:
+        probe.running = [("blue", "2.4.3"), ("green", "2.4.3")]
+
+    w = window(env("analysis.window_s=60"), setup=wrong)
+    assert w.result.stopped_early and w.result.elapsed_s == 0
+    error = slo.error_ratio(w)
+    assert not error.passed
+    assert "blue runs version 2.4.3, expected 2.5.0" in error.reason
+    for other in (slo.latency_p95(w), slo.pool_utilization(w)):
+        assert not other.passed and other.reason.startswith(f"{slo.NOT_JUDGED} version"), other.reason
+
+
+def test_the_stable_color_running_another_version_fails_too() -> None:
+    def wrong(probe: FakeProbe) -> None:
+        probe.running = [("blue", "2.5.0"), ("green", "2.5.0")]
+
+    error = slo.error_ratio(window(env(), setup=wrong))
+    assert not error.passed and "green runs version 2.5.0, expected 2.4.3" in error.reason
+
+
+def test_requests_the_router_could_not_deliver_count_as_errors() -> None:
+    """Hole: a crashed replica's 502/503s never reach the service's counters. Before, 20
+    router failures a look next to 100 clean requests passed; now they roll back."""
+    queries = ('haproxy_server_connection_errors_total{proxy="bk_router", server=~"$color-.*"}',)
+
+    def failing(probe: FakeProbe) -> None:
+        probe.router = [0, 20]
+
+    environment = env("analysis.window_s=40")
+    environment.slo.router_failures = list(queries)
+    w = window(environment, traffic=[(100, 0, 0)], setup=failing)
+    target = w.target
+    assert target.router_failures == [
+        'haproxy_server_connection_errors_total{proxy="bk_router", server=~"blue-.*"}'
+    ]
+    error = slo.error_ratio(w)
+    assert not error.passed and error.reason.startswith("roll back: error_ratio"), error.reason
+    assert w.result.observations[-1].value(slo.ROUTER_FAILED) == 20
+
+
+def test_a_candidate_whose_series_stop_is_no_data_not_a_pass() -> None:
+    """Hole: the candidate's replicas die mid-window. Before, its counts froze and 100 clean
+    requests passed at the end; now a look without a fresh series is no data and the window
+    fails at the failure limit."""
+    def dies(probe: FakeProbe) -> None:
+        probe.gone_after = 3
+
+    w = window(env("analysis.window_s=40"), traffic=[(100, 0, 0)], setup=dies)
+    assert w.result.stopped_early and slo.FRESH in w.result.stopped_on
+    error = slo.error_ratio(w)
+    assert not error.passed and error.fault == "infrastructure"
+    assert "no data from blue" in error.reason
+    assert "no requests on blue (2.5.0) reported in the last 2 s" in error.reason
+    latency = slo.latency_p95(w)
+    assert latency.reason.startswith(f"{slo.NOT_JUDGED} fresh_series"), latency.reason
+
+
+def test_checks_not_judged_after_a_rollback_say_so_and_get_no_chart() -> None:
+    from shiftgate.analysis import compare
+
+    w = window(env("analysis.window_s=60"), traffic=[(20, 0, 0), (20, 0, 0), (20, 10, 0)])
+    for verdict in (slo.latency_p95(w), slo.pool_utilization(w), compare.latency_against_stable(w)):
+        assert not verdict.passed
+        assert verdict.reason.startswith(f"{slo.NOT_JUDGED} error_ratio"), verdict.reason
+        assert all(a.kind != "png" for a in verdict.attachments)
+    assert any(a.kind == "png" for a in slo.error_ratio(w).attachments)  # the deciding one has it
+
+
+def test_versions_query_counts_fresh_series_of_both_colors() -> None:
+    target = slo.slo_target(env(), "blue", compare=False)
+    assert target.versions_query == (
+        "count by (color, version) "
+        '(last_over_time(recommendation_requests_total{route="/recommendations"}[2000ms]))'
+    )
+    assert target.fresh("m{a=\"b\"}") == 'last_over_time(m{a="b"}[2000ms])'
+
+
+@pytest.mark.parametrize("query", [
+    'haproxy_server_connection_errors_total{proxy="bk_router"}',  # no $color: both colors
+    'sum(haproxy_server_connection_errors_total{server=~"$color-.*"})',  # not a selector
+])
+def test_router_failure_queries_must_be_per_color_selectors(query: str) -> None:
+    with pytest.raises(ConfigError, match=r"router_failures"):
+        env(f"slo.router_failures=[{json.dumps(query)}]")
+
+
+def test_the_runner_passes_the_shift_time() -> None:
+    assert env("run.shifted_at=1700000000.5").run.shifted_at == 1700000000.5
