@@ -33,7 +33,9 @@ class ArgoRolloutView(KubernetesPlatformView):
     def __init__(self, config: ArgoRolloutPlatform, *args: Any, **kwargs: Any) -> None:
         base = KubernetesPlatformConfig(
             kind="kubernetes", namespace=config.namespace, context=config.context,
-            in_cluster=config.in_cluster, deployment=config.rollout,
+            # One Rollout serves both roles: the per-color name the base model demands is
+            # never used (deployment_name and the pods come from the Services below).
+            in_cluster=config.in_cluster, deployment=f"{config.rollout}-{{color}}",
         )  # fmt: skip
         super().__init__(base, *args, **kwargs)
         self.argo = config

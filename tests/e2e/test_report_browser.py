@@ -21,6 +21,7 @@ import functools
 import http.server
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -43,8 +44,10 @@ CHROMIUM_ARGS = [
 ]
 INDEX_CHECK = "Every index the candidate needs exists"
 TIMEOUT_MS = 20_000
-RUN_A = "29990101-000000-recommendation-e2ea"  # candidate 2.5.0: blocked on the index
-RUN_B = "29990101-000001-recommendation-e2eb"  # candidate 2.4.3
+# Fresh run ids each time: a rerun in the same checkout must not add "retries" to the runs.
+_SUFFIX = secrets.token_hex(2)
+RUN_A = f"29990101-000000-recommendation-{_SUFFIX}"  # candidate 2.5.0: blocked on the index
+RUN_B = f"29990101-000001-recommendation-{_SUFFIX}"  # candidate 2.4.3
 
 
 def _need(condition: bool, reason: str) -> None:
