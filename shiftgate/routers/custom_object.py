@@ -6,10 +6,22 @@ router reject what the cluster reports after the write, read it back.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 
-from shiftgate.probes.kube import Json, KubeCalls
+from shiftgate.probes.kube import Json, KubeCalls, KubeReads
 from shiftgate.probes.kubernetes_routers import CustomObjectRouterView
 from shiftgate.routers.base import RouterError, Weights, validate_weights
+
+
+class KubeRouterWrites:
+    """The write calls of a Kubernetes router, made from its view's client, namespace and
+    timeouts: the writer classes add only this (and ``set_weights``) to their view."""
+
+    calls: KubeReads
+
+    @cached_property
+    def writes(self) -> KubeCalls:
+        return KubeCalls(self.calls.api_client, self.calls.namespace, RouterError, self.calls.timeout)
 
 
 def write_weights(

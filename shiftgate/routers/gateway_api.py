@@ -8,28 +8,15 @@ fail with the Gateway's own message.
 
 from __future__ import annotations
 
-from kubernetes import client
-
 from shiftgate.config.models import COLORS
-from shiftgate.config.models import GatewayApiRouter as GatewayApiRouterConfig
-from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeCalls
+from shiftgate.probes.kube import Json
 from shiftgate.probes.kubernetes_routers import GatewayApiRouterView
 from shiftgate.routers.base import RouterError, Weights
-from shiftgate.routers.custom_object import write_weights
+from shiftgate.routers.custom_object import KubeRouterWrites, write_weights
 
 
-class GatewayApiRouter(GatewayApiRouterView):
+class GatewayApiRouter(KubeRouterWrites, GatewayApiRouterView):
     """The ``Router`` of an HTTPRoute's backend weights."""
-
-    def __init__(
-        self,
-        config: GatewayApiRouterConfig,
-        api_client: client.ApiClient | None = None,
-        *,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    ) -> None:
-        super().__init__(config, api_client, timeout=timeout)
-        self.writes = KubeCalls(self.calls.api_client, config.namespace, RouterError, timeout)
 
     def set_weights(self, weights: Weights) -> Weights:
         return write_weights(self, self.writes, weights, lambda r: self._write(r, weights), self._accepted)

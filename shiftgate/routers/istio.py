@@ -7,28 +7,15 @@ to 100, which surfaces as the API's own message.
 
 from __future__ import annotations
 
-from kubernetes import client
-
 from shiftgate.config.models import COLORS
-from shiftgate.config.models import IstioRouter as IstioRouterConfig
-from shiftgate.probes.kube import DEFAULT_TIMEOUT, Json, KubeCalls
+from shiftgate.probes.kube import Json
 from shiftgate.probes.kubernetes_routers import IstioRouterView
-from shiftgate.routers.base import RouterError, Weights
-from shiftgate.routers.custom_object import write_weights
+from shiftgate.routers.base import Weights
+from shiftgate.routers.custom_object import KubeRouterWrites, write_weights
 
 
-class IstioRouter(IstioRouterView):
+class IstioRouter(KubeRouterWrites, IstioRouterView):
     """The ``Router`` of a VirtualService's subset weights."""
-
-    def __init__(
-        self,
-        config: IstioRouterConfig,
-        api_client: client.ApiClient | None = None,
-        *,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    ) -> None:
-        super().__init__(config, api_client, timeout=timeout)
-        self.writes = KubeCalls(self.calls.api_client, config.namespace, RouterError, timeout)
 
     def set_weights(self, weights: Weights) -> Weights:
         # Istio accepts or rejects in the write itself (its webhook): nothing to check after.

@@ -8,26 +8,13 @@ environment sets ``router.skip_partial_shift`` and the plan skips such steps
 
 from __future__ import annotations
 
-from kubernetes import client
-
-from shiftgate.config.models import ServiceSelectorRouter as ServiceSelectorRouterConfig
-from shiftgate.probes.kube import DEFAULT_TIMEOUT, KubeCalls
 from shiftgate.probes.kubernetes_routers import SERVICES, ServiceSelectorRouterView
 from shiftgate.routers.base import RouterError, Weights, live_color, validate_weights
+from shiftgate.routers.custom_object import KubeRouterWrites
 
 
-class ServiceSelectorRouter(ServiceSelectorRouterView):
+class ServiceSelectorRouter(KubeRouterWrites, ServiceSelectorRouterView):
     """The ``Router`` that switches a Service's ``selector_key`` label between colors."""
-
-    def __init__(
-        self,
-        config: ServiceSelectorRouterConfig,
-        api_client: client.ApiClient | None = None,
-        *,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    ) -> None:
-        super().__init__(config, api_client, timeout=timeout)
-        self.writes = KubeCalls(self.calls.api_client, config.namespace, RouterError, timeout)
 
     def set_weights(self, weights: Weights) -> Weights:
         validate_weights(self, weights)
