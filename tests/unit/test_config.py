@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -79,14 +80,20 @@ def test_incident_sizing_both_pools_exceed_what_stable_alone_needs() -> None:
     ],
 )
 def test_bad_values_name_file_and_key(tmp_path: Path, mutate, key: str, problem: str) -> None:  # type: ignore[no-untyped-def]
+    path, message = refusal(tmp_path, mutate)
+    assert message.startswith(f"{path}: {key}"), message
+    assert problem in message
+
+
+def refusal(tmp_path: Path, mutate: Any) -> tuple[Path, str]:
+    """The sandbox's environment changed by ``mutate``, written and loaded: the file and the
+    loader's refusal."""
     data = sandbox_data()
     mutate(data)
     path = write(tmp_path, data)
     with pytest.raises(ConfigError) as caught:
         load_environment(str(path), environ=ENV)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: {key}"), message
-    assert problem in message
+    return path, str(caught.value)
 
 
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:

@@ -15,34 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from shiftgate.config.bounds import measurements_in_window
 from shiftgate.config.loader import load_environment
 from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError, ExitCode
+from tests.unit.test_config import ENV, SANDBOX_YAML, refusal, sandbox_data, write
 
-SANDBOX_YAML = project_root() / "environments" / "sandbox.yaml"
-ENV = {
-    "SHIFTGATE_SANDBOX_DSN": "postgresql://probe:s3cret@127.0.0.1:5999/recommendations",
-    "SHIFTGATE_SANDBOX_ROUTER_URL": "http://127.0.0.1:8000",
-    "SHIFTGATE_SANDBOX_BLUE_URL": "http://127.0.0.1:8001",
-    "SHIFTGATE_SANDBOX_GREEN_URL": "http://127.0.0.1:8002",
-    "SHIFTGATE_SANDBOX_PROMETHEUS_URL": "http://127.0.0.1:9090",
-    "SHIFTGATE_SANDBOX_HAPROXY_SOCKET": "/tmp/admin.sock",
-}
 Data = dict[str, Any]
-
-
-def sandbox_data() -> Data:
-    data: Data = yaml.safe_load(SANDBOX_YAML.read_text(encoding="utf-8"))
-    return data
-
-
-def write(tmp_path: Path, data: Data | str) -> Path:
-    path = tmp_path / "env.yaml"
-    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
-    return path
 
 
 def kubernetes(data: Data, **fields: Any) -> None:
@@ -93,12 +73,7 @@ def test_bad_setting_in_the_file_is_refused(
 ) -> None:
     """Before: the file loaded (exit 0) and the check ran switched off. Now: ConfigError naming
     the file and the key (exit 2)."""
-    data = sandbox_data()
-    mutate(data)
-    path = write(tmp_path, data)
-    with pytest.raises(ConfigError) as caught:
-        load_environment(str(path), environ=ENV)
-    message = str(caught.value)
+    path, message = refusal(tmp_path, mutate)
     assert message.startswith(f"{path}: {key}"), message
     assert problem in message
 
