@@ -50,9 +50,9 @@ from shiftgate.config.paths import project_root
 from shiftgate.errors import ConfigError, SourceUnavailable
 from shiftgate.redact import redact
 from shiftgate.report import allure as conventions
+from shiftgate.report.allure_redaction import install_allure_redaction
 from shiftgate.report.evidence import attach_evidence
 from shiftgate.report.junit import redact_junit
-from shiftgate.report.redacted import install_allure_redaction
 from shiftgate.run.gate_args import REFUSED_INI
 from shiftgate.run.group import on_parent_death_kill_group
 from shiftgate.verdict import Fault, Verdict
@@ -118,6 +118,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--candidate", dest="shiftgate_candidate", default=None, metavar="VERSION",
         help="shorthand for --set versions.candidate=VERSION",
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """A gate run starts from its own checks' folders, not from ``testpaths``.
+
+    pytest loads the conftests of its initial paths before any ``pytest_configure``; with no
+    path given those are ``testpaths`` (a repository's test suite, its fixtures and hooks) —
+    code the gate does not run, paid for by every gate's start-up. The gate file's paths
+    replace them here; a gate file that does not load is left to ``pytest_configure``, which
+    reports it."""
+    namespace = early_config.known_args_namespace
+    gate_name = getattr(namespace, "shiftgate_gate", None)
+    if not gate_name or namespace.file_or_dir:
+        return  # not a gate, or paths named (which pytest_configure refuses)
+    try:
+        gate = load_gate(gate_name)
+    except ConfigError:
+        return
+    root = project_root()
+    namespace.file_or_dir = [str(root / check.path) for check in gate.checks]
 
 
 def pytest_configure(config: pytest.Config) -> None:

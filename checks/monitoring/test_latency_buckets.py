@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from shiftgate.analysis import latency_buckets
-from shiftgate.analysis.slo import color_selector
+from shiftgate.analysis.selectors import color_selector
 from shiftgate.config.models import Environment
 from shiftgate.probes.prometheus import PrometheusProbe
 from shiftgate.pytest_plugin import Expect

@@ -29,7 +29,6 @@ of the module judges the same measurements.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +38,7 @@ from shiftgate.probes.prometheus_facts import Sample
 from shiftgate.verdict import Attachment, Verdict
 
 from .counts import CandidateCounts, Counts
+from .selectors import color_selector
 from .sequential import Decision, SequentialRule, decide
 from .window import Measurement, Observation, Reading, Stop, WindowResult
 
@@ -70,23 +70,6 @@ OWN = {
 """The criteria each verdict answers for when they stop the window (the others: not judged)."""
 LATENCY_SHARE_MAX = 0.05
 """p95 ≤ limit ⇔ at most 5 % of requests slower than the limit."""
-
-_SELECTOR = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$", re.DOTALL)
-
-
-def color_selector(query: str, label: str, color: str, key: str, **more: str) -> str:
-    """``metric{a="b"}`` → ``metric{color="blue", a="b"}``; anything but a selector is a
-    configuration error (naming ``key``): a label cannot be spliced into an expression."""
-    match = _SELECTOR.match(query)
-    if match is None:
-        raise ConfigError(
-            "environment", key, f"{query!r} is not a metric selector; use a per-color recording rule"
-        )
-    name, matchers = match.group(1), (match.group(2) or "").strip()
-    labels = [f'{label}="{color}"', *(f'{k}="{v}"' for k, v in more.items())]
-    inner = ", ".join(labels) + (f", {matchers}" if matchers else "")
-    return f"{name}{{{inner}}}"
-
 
 @dataclass(frozen=True)
 class SloTarget:

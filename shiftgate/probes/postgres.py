@@ -19,12 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import dict_row
+from typing import TYPE_CHECKING, Any
 
 from shiftgate.config.models import CriticalQuery, DatabaseConfig
 from shiftgate.errors import SourceUnavailable
@@ -43,6 +38,13 @@ from shiftgate.probes.postgres_facts import (
 )
 from shiftgate.redact import redact
 from shiftgate.steps import step
+
+if TYPE_CHECKING:
+    import psycopg
+
+# psycopg is imported by the methods that talk to the server, not with this module: every
+# check module imports the probe classes, and a gate's start-up should not pay for a client
+# library before its first check runs (issue 11, docs/architecture.md).
 
 Row = dict[str, Any]
 _PREPARED = "shiftgate_generic_plan"
@@ -186,6 +188,9 @@ class PostgresProbe:
             record = self._run(q.EXPLAIN_GENERIC + positional)
             return QueryPlanFact(sql=positional, params={}, plan=_plan_of(record), generic=True,
                             record=record)
+        import psycopg
+        from psycopg import sql
+
         # Any value will do under force_generic_plan; a missing one plans as NULL.
         values = sql.SQL(", ").join(sql.Literal(params.get(key)) for key in names)
         self._statements += 1  # a fresh name: a failed DEALLOCATE never blocks the next PREPARE
@@ -209,6 +214,9 @@ class PostgresProbe:
                         record=record)
 
     def _connection(self) -> psycopg.Connection[Row]:
+        import psycopg
+        from psycopg.rows import dict_row
+
         if self._conn is None or self._conn.closed:
             try:
                 self._conn = psycopg.connect(
@@ -224,6 +232,8 @@ class PostgresProbe:
         return self._conn
 
     def _run(self, text: str, params: Mapping[str, Any] | None = None) -> QueryRecord:
+        import psycopg
+
         with step(f"PostgreSQL {self.source}: {text}"):  # one report step per statement
             conn = self._connection()
             try:
@@ -235,6 +245,8 @@ class PostgresProbe:
         return QueryRecord(sql=text, params=dict(params) if params else None, rows=rows)
 
     def _unavailable(self, exc: psycopg.Error) -> SourceUnavailable:
+        import psycopg
+
         if isinstance(exc, psycopg.OperationalError):
             self.close()  # the session is gone or unusable: the next fact reconnects
         lines = str(exc).strip().splitlines() or [type(exc).__name__]
@@ -250,6 +262,9 @@ def _plan_of(record: QueryRecord) -> dict[str, Any]:
 
 def _describe(dsn: str) -> str:
     """``postgresql host:port/dbname``: where the facts come from, without credentials."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         parts = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:

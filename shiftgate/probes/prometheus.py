@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import requests
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from typing import TYPE_CHECKING, Any
 
 from shiftgate.config.models import PrometheusConfig
 from shiftgate.errors import SourceUnavailable
 from shiftgate.probes.prometheus_facts import Sample, Series
 from shiftgate.steps import step
+
+if TYPE_CHECKING:
+    import requests
+
+# requests and tenacity are imported when the probe is built and used, not with this module:
+# every check module imports the probe classes, and a gate's start-up should not pay for them
+# before its first check runs (issue 11).
 
 
 class _Transient(Exception):
@@ -35,7 +39,11 @@ class PrometheusProbe:
         self.settings = config
         self.url = config.url.rstrip("/")
         self.source = f"prometheus {self.url}"
-        self._session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self._session = session
 
     # -- queries -----------------------------------------------------------------------------
     def query(self, promql: str, at: float | None = None) -> list[Sample]:
@@ -138,6 +146,8 @@ class PrometheusProbe:
             return self._get_json_retrying(url, params, source)
 
     def _get_json_retrying(self, url: str, params: dict[str, Any], source: str) -> dict[str, Any]:
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
         retrying = Retrying(
             retry=retry_if_exception_type(_Transient),
             stop=stop_after_attempt(self.settings.retries),
@@ -155,6 +165,8 @@ class PrometheusProbe:
         raise AssertionError("unreachable")  # pragma: no cover - Retrying returns or raises
 
     def _get_once(self, url: str, params: dict[str, Any], source: str) -> dict[str, Any]:
+        import requests
+
         path = url.split("://", 1)[-1].partition("/")[2]
         try:
             response = self._session.get(url, params=params, timeout=self.settings.timeout_s)

@@ -44,7 +44,9 @@ def test_ps_agrees(sandbox: dict[str, Any], sandbox_dir: Path) -> None:
     terminal-less ps may cut lines at 80 columns, before the folder)."""
     import subprocess
 
-    listing = subprocess.run(["ps", "-ww", "-eo", "user:20,pid,args"], capture_output=True, text=True, check=True)
+    listing = subprocess.run(
+        ["ps", "-ww", "-eo", "user:20,pid,args"], capture_output=True, text=True, check=True
+    )
     mine = [line for line in listing.stdout.splitlines() if str(sandbox_dir) in line]
     assert mine, "the sandbox's processes name their folder"
     assert [line for line in mine if line.split()[0] == "root"] == []

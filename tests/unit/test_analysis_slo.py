@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from shiftgate.analysis import slo
+from shiftgate.analysis import selectors, slo
 from shiftgate.analysis.counts import Counts
 from shiftgate.analysis.slo import ERROR_RATIO, LATENCY, POOL, SLOW_SHARE, STABLE_LATENCY
 from shiftgate.analysis.window import Measurement, observe
@@ -136,12 +136,18 @@ def window(
     (" m {} ", 'm{color="blue"}'),
 ])
 def test_color_selector(query: str, expected: str) -> None:
-    assert slo.color_selector(query, "color", "blue", "k") == expected
+    assert selectors.color_selector(query, "color", "blue", "k") == expected
+
+
+def test_a_value_cannot_end_its_matcher() -> None:
+    """A version label value is quoted as PromQL reads it: a quote in it stays inside."""
+    built = selectors.color_selector("m", "color", "blue", "k", version='2.5.1"} or vector(1) #')
+    assert built == 'm{color="blue", version="2.5.1\\"} or vector(1) #"}'
 
 
 def test_an_expression_is_a_configuration_error_naming_the_key() -> None:
     with pytest.raises(ConfigError, match=r"monitoring\.error_ratio_query"):
-        slo.color_selector("sum(rate(x[5m]))", "color", "blue", "monitoring.error_ratio_query")
+        selectors.color_selector("sum(rate(x[5m]))", "color", "blue", "monitoring.error_ratio_query")
 
 
 def test_target_queries_select_the_colors_and_the_candidates_version() -> None:

@@ -108,6 +108,32 @@ def test_command_modules_import_the_engine_only_when_run(module: str) -> None:
     assert done.stdout.split() == []
 
 
+# What a gate process imports before its first check: the plugin, its checks' conftest and
+# modules. Client libraries are imported by the probe that uses them, statistics and charts by
+# the analysis that needs them; the preflight gate needs none of them to start.
+_NOT_AT_START = ["psycopg", "requests", "locust", "gevent", "matplotlib", "scipy", "numpy",
+                 "kubernetes", "tenacity", "shiftgate.sandbox.manager"]
+
+
+def test_the_preflight_gate_starts_without_heavy_libraries() -> None:
+    from shiftgate.config.gates import load_gate
+    from shiftgate.config.paths import project_root
+
+    root = project_root()
+    files = sorted({str(root / c.path.split("::")[0]) for c in load_gate("preflight").checks})
+    code = (
+        "import importlib.util, sys\n"
+        "import shiftgate.pytest_plugin\n"
+        f"for path in {[str(root / 'checks' / 'conftest.py'), *files]!r}:\n"
+        "    spec = importlib.util.spec_from_file_location(path, path)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        f"print(' '.join(m for m in {_NOT_AT_START!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=root)
+    assert done.stdout.split() == []
+
+
 def test_without_env_the_plugin_default_applies(root: Path, tmp_path: Path) -> None:
     runner = FakeRunner(0)
     run_gate("preflight", reports_dir=tmp_path / "out", runner=runner)

@@ -313,3 +313,20 @@ def test_gate_under_xdist(project: pytest.Pytester, gate: str, ret: int) -> None
         result.stdout.fnmatch_lines(["*skipped inside gate 'demo'*"])
     if gate == "empty":
         result.stdout.fnmatch_lines(["*gate empty collected no checks*"])
+
+
+def test_a_gate_loads_no_conftest_outside_its_checks(project: pytest.Pytester) -> None:
+    """`testpaths` names the test suite: before this change a gate run imported its conftest
+    (fixtures, hooks and the sandbox's manager, a quarter second of every gate's start-up)."""
+    project.makeini("[pytest]\naddopts = -p no:cacheprovider --strict-markers\ntestpaths = tests\n")
+    marker = project.path / "suite-conftest-loaded"
+    (project.path / "tests").mkdir()
+    (project.path / "tests" / "conftest.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).touch()\n"
+    )
+    (project.path / "tests" / "test_suite.py").write_text("def test_suite():\n    pass\n")
+    result = run(project, "--gate", "demo")
+    assert result.parseoutcomes() == {"passed": 3, "failed": 1}  # the gate, as without the suite
+    assert not marker.exists()
+    run(project)  # a plain run still starts from testpaths
+    assert marker.exists()
