@@ -31,7 +31,7 @@ from shiftgate.analysis.counts import CandidateCounts, at_shift
 from shiftgate.analysis.slo import SloWindow
 from shiftgate.analysis.window import Measurement, Observation, observe
 from shiftgate.config.models import Color, Environment
-from shiftgate.probes.analysis_log import analysis_log, jsonl_appender
+from shiftgate.probes.analysis_log import analysis_log, jsonl_appender, window_stopped
 from shiftgate.probes.clock import SystemClock
 from shiftgate.probes.prometheus import PrometheusProbe, instant_values
 from shiftgate.probes.prometheus_facts import Sample
@@ -92,16 +92,22 @@ def run_window(environment: Environment, *, compare: bool) -> SloWindow:
 
     log = analysis_log(environment)
     on_measurement = None
+    append = None
     if log is not None:
         append = jsonl_appender(log, **slo.log_context(target))
 
         def on_measurement(observation: Observation) -> None:
+            assert append is not None
             decided = slo.decisions(target, observation, final=False)
             append({**observation.to_json(), "decisions": {m: d.to_json() for m, d in decided.items()}})
 
     result = observe(
         measure, environment.analysis, clock, on_measurement, stop=slo.sequential_stop(target)
     )
+    if append is not None and result.stopped_early:
+        # The gate fails now, whatever the checks still write: the runner, which reads this
+        # log while the gate runs, moves traffic back without waiting for pytest to end.
+        append(window_stopped(result.stop_reason, result.stopped_on))
     return SloWindow(target, result)
 
 

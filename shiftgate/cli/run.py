@@ -6,7 +6,6 @@ import argparse
 import json
 from collections.abc import Sequence
 from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -21,7 +20,6 @@ from shiftgate.platforms.registry import PLATFORMS, platform_for
 from shiftgate.probes.router import live_color
 from shiftgate.probes.views import load_class, platform_view, router_view
 from shiftgate.routers.registry import ROUTERS, router_for
-from shiftgate.run.gate import run_gate
 from shiftgate.run.plan import load_plan
 from shiftgate.run.runner import Runner, RunnerContext, check_plan
 from shiftgate.run.store import RunStore, store_for
@@ -72,18 +70,11 @@ def _runner(
     environment = load_environment(args.env, overrides=overrides, needs_database=needs_database)
     plan = load_plan(getattr(args, "plan", "blue-green"))
     reports = reports_dir()
-
-    def gate_to_log(gate: str, extra: Sequence[str], log: Path) -> int:
-        # The live view owns the terminal: the gate's output goes to its log file, with the
-        # same process group and time limit as any gate.
-        result = run_gate(gate, env=args.env, extra_args=extra, reports_dir=reports, log=log)
-        return int(result.exit_code)
-
     live = isinstance(view, LiveView)
     ctx = RunnerContext(
         env_name=args.env, environment=environment, plan=plan, platform=platform_for(environment),
         router=router_for(environment), reports=reports, overrides=args.overrides,
-        gate_runner=gate_to_log if live else None, on_event=view.on_event,
+        gate_log=live, on_event=view.on_event,
         say=lambda text: out.print(text, markup=False),
         # Kubernetes: the run's record and lock live in the cluster, shared by every machine.
         store=store_for(environment, reports),

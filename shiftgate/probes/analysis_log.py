@@ -7,7 +7,7 @@ Writing it is the checks' job (the window only judges); a check run alone writes
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +31,49 @@ def jsonl_appender(path: Path, **context: Any) -> Callable[[Mapping[str, Any]], 
             out.write(json.dumps({**context, **record}, default=str) + "\n")
 
     return append
+
+
+WINDOW_STOPPED = "window_stopped"
+"""The record the window appends when it stops early: the gate it belongs to fails."""
+
+
+def window_stopped(reason: str, on: Iterable[str]) -> dict[str, Any]:
+    """The record of a window that stopped early (a proportion above its limit, the wrong
+    version, a source down): written at once, before the checks report."""
+    return {"event": WINDOW_STOPPED, "reason": reason, "on": sorted(on)}
+
+
+class StopWatch:
+    """Reads what a gate appends to the analysis log from now on, and answers whether its
+    window stopped early.
+
+    Only whole lines count (the writer may be half-way through one), and only lines written
+    after this watch was made (the log holds earlier gates' windows of the same run). A line
+    that is not JSON is skipped: the log is evidence, the gate's own verdict stays the rule."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._offset = path.stat().st_size
+        except OSError:
+            self._offset = 0
+        self._partial = b""
+
+    def stopped(self) -> str | None:
+        """The reason of a stop written since the last call, or None."""
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except OSError:
+            return None
+        self._offset += len(chunk)
+        *whole, self._partial = (self._partial + chunk).split(b"\n")
+        for line in whole:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("event") == WINDOW_STOPPED:
+                return str(record.get("reason") or "the analysis window stopped early")
+        return None

@@ -151,12 +151,15 @@ def run_gate(
     runner: Runner | None = None,
     timeout_s: float | None = None,
     log: Path | None = None,
+    watch: Callable[[], None] | None = None,
 ) -> GateResult:
     """Run gate ``name`` and return its result; the caller exits with ``result.exit_code``.
 
     ``timeout_s`` (a plan's stage) beats the gate file's ``timeout_s``, which beats the
     environment's default (``shiftgate.config.gates.time_limit``). ``log``: the gate's output
-    goes to that file instead of the terminal. ``runner`` replaces the process handling
+    goes to that file instead of the terminal. ``watch`` is called about every 0.1 s while the
+    gate runs, in this thread (the runner reads the analysis log with it, to move traffic back
+    as soon as the analysis has decided). ``runner`` replaces the process handling
     (tests): no time limit, no process group, and its status is mapped as it is.
 
     Raises ``UsageError`` (exit code 2) for arguments that would run part of the gate,
@@ -188,7 +191,9 @@ def run_gate(
         def default_limit() -> float:
             return _time_limit(name, env_name, settings)
 
-        finished = _run(command, default_limit if timeout_s is None else timeout_s, log)
+        finished = _run(
+            command, default_limit if timeout_s is None else timeout_s, log, reports, watch
+        )
         status, timed_out, limit = finished.status, finished.timed_out, finished.limit_s
         if status == _PYTEST_USAGE_ERROR:
             _validate(name, env_name, settings)  # the same message as before pytest ran it
@@ -205,7 +210,11 @@ def run_gate(
 
 
 def _run(
-    command: Sequence[str], limit_s: float | Callable[[], float], log: Path | None
+    command: Sequence[str],
+    limit_s: float | Callable[[], float],
+    log: Path | None,
+    reports: Path,
+    watch: Callable[[], None] | None,
 ) -> Finished:
     # The checks' output streams as it happens, to the terminal (and CI logs) or to the log
     # file, line by line through the redaction (rule 6): a gate killed half-way leaves no
@@ -214,7 +223,12 @@ def _run(
 
     writer = RedactingWriter(log if log is not None else sys.stdout)
     try:
-        finished = run_in_group(command, cwd=project_root(), limit_s=limit_s, lines=writer.write_lines)
+        # The checks write a run's analysis log under the same reports folder as the results.
+        env = {**os.environ, "SHIFTGATE_REPORTS_DIR": str(reports)}
+        finished = run_in_group(
+            command, cwd=project_root(), limit_s=limit_s, env=env, lines=writer.write_lines,
+            watch=watch,
+        )
         if finished.timed_out:
             writer.write_lines([f"\nshiftgate: timed out after {finished.limit_s:g} s; group killed\n"])
     finally:

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 GROUP_ENV = "SHIFTGATE_GATE_GROUP"
 """Set in the child's environment: the plugin kills its own group when its runner dies."""
@@ -59,13 +59,19 @@ def run_in_group(
     output: IO[bytes] | None = None,
     lines: Callable[[Iterable[str]], None] | None = None,
     first_wait_s: float = 5.0,
+    watch: Callable[[], None] | None = None,
+    watch_every_s: float = 0.1,
 ) -> Finished:
     """Run ``command`` to its end or its time limit; output to ``output`` (default: ours), or,
     with ``lines``, handed line by line to that function (it runs in a thread of its own, so
     the time limit holds even while output is being written).
 
     ``limit_s``: seconds from the start, None for none, or a function that says it, asked only
-    if the child still runs after ``first_wait_s``."""
+    if the child still runs after ``first_wait_s``.
+
+    ``watch`` is called every ``watch_every_s`` while the child runs, in the calling thread
+    (the runner's: it may act and write the journal without locks); what it raises ends the
+    child like any exception here."""
     child_env = {**(env if env is not None else os.environ), GROUP_ENV: "1"}
     piped = lines is not None
     proc = subprocess.Popen(
@@ -83,7 +89,7 @@ def run_in_group(
     try:
         if callable(limit_s):
             try:
-                return Finished(proc.wait(timeout=first_wait_s))
+                return Finished(_wait(proc, first_wait_s, watch, watch_every_s))
             except subprocess.TimeoutExpired:
                 pass
             limit = limit_s()
@@ -91,7 +97,7 @@ def run_in_group(
             limit = limit_s
         try:
             remaining = None if limit is None else max(0.0, limit - (time.monotonic() - started))
-            return Finished(proc.wait(timeout=remaining), limit_s=limit)
+            return Finished(_wait(proc, remaining, watch, watch_every_s), limit_s=limit)
         except subprocess.TimeoutExpired:
             kill_group(proc.pid)
             return Finished(proc.wait(), timed_out=True, limit_s=limit)
@@ -108,6 +114,23 @@ def run_in_group(
         kill_group(proc.pid)  # stragglers of a finished gate
         if reader is not None:
             reader.join(timeout=_INTERRUPT_GRACE_S)  # the last lines, once the pipe closed
+
+
+def _wait(
+    proc: subprocess.Popen[Any], timeout: float | None, watch: Callable[[], None] | None, every: float
+) -> int:
+    """``proc.wait(timeout)``, calling ``watch`` every ``every`` seconds meanwhile."""
+    if watch is None:
+        return proc.wait(timeout=timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        try:
+            return proc.wait(timeout=every if left is None else max(0.0, min(every, left)))
+        except subprocess.TimeoutExpired:
+            if left is not None and left <= every:
+                raise
+        watch()
 
 
 def kill_group(pgid: int, sig: signal.Signals = signal.SIGKILL) -> None:

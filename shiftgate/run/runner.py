@@ -33,6 +33,7 @@ from shiftgate.config.gates import load_gate
 from shiftgate.config.models import Color, Environment, other_color
 from shiftgate.errors import ConfigError, ExitCode, ShiftgateError, SourceUnavailable, UsageError
 from shiftgate.platforms.base import Platform, PlatformError
+from shiftgate.probes.analysis_log import StopWatch
 from shiftgate.report.junit import GateSummary, summarize
 from shiftgate.routers.base import Router, RouterError, Weights, live_color
 from shiftgate.run.gate import run_gate
@@ -82,6 +83,10 @@ class RunnerContext:
     reports: Path
     overrides: Sequence[str] = ()
     gate_runner: GateRunner | None = None
+    """Runs a gate in place of ``run_gate`` (tests); the analysis log is then read once, after it."""
+    gate_log: bool = False
+    """A gate's output goes to its log file in the run's folder, not the terminal (the live
+    view owns the terminal)."""
     on_event: Callable[[Event], None] = lambda entry: None
     warn: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr))
     """Where problems that must not stop a rollback are reported (a journal write failed)."""
@@ -97,6 +102,7 @@ class Runner:
         self.env = ctx.environment
         self.store: RunStore = ctx.store or FileStore(ctx.reports, self.env.service.name, self.env.name)
         self._in_rollback = False
+        self._restored_early = False
         self._unwritten: list[tuple[RunJournal, str, dict[str, object]]] = []
 
     # -- commands ---------------------------------------------------------------------------
@@ -255,6 +261,10 @@ class Runner:
             # Resuming after a crash inside the action: the gate's verdict stands.
             return self._act_and_close(journal, state, stage)
         code, summary = self._gate(journal, state, stage)
+        if self._restored_early and code == ExitCode.OK:
+            # Traffic went back on the analysis's word: the run never goes forward from there.
+            code = ExitCode.FAILED
+            summary.failures.append("the analysis window stopped early, yet the gate passed")
         if code != ExitCode.OK:
             self._log(
                 journal, "gate_failed", stage=stage.name, gate=stage.gate, exit_code=int(code),
@@ -299,13 +309,16 @@ class Runner:
             args += ["--set", setting]
         log = journal.folder / f"{stage.name}.gate.log"
         self._log(journal, "gate_started", stage=stage.name, gate=stage.gate, log=str(log))
+        watch = self._early_restore(journal, state, stage) if state.traffic_moved else None
         if self.ctx.gate_runner is not None:
             code = self.ctx.gate_runner(stage.gate, args, log)
+            if watch is not None:
+                watch()
             junit = self.ctx.reports / "junit" / f"{stage.gate}.xml"
         else:
             result = run_gate(
                 stage.gate, env=self.ctx.env_name, extra_args=args, reports_dir=self.ctx.reports,
-                timeout_s=stage.timeout_s,
+                timeout_s=stage.timeout_s, log=log if self.ctx.gate_log else None, watch=watch,
             )
             code, junit = int(result.exit_code), result.junit_path
             if result.message:  # a gate killed at its time limit wrote no JUnit of its own
@@ -339,6 +352,40 @@ class Runner:
                   weights_after=self._read_weights(), versions=self.ctx.platform.versions())
 
     # -- rollback ---------------------------------------------------------------------------
+    def _early_restore(self, journal: RunJournal, state: RunState, stage: Stage) -> Callable[[], None]:
+        """While a gate runs after traffic moved: as soon as its analysis window stops early
+        (the gate will fail), all traffic goes back to the stable color, without waiting the
+        seconds pytest and its interpreter take to end. The rest of the rollback (the undo,
+        the run's end) follows the gate's verdict as always. Traffic moves only towards the
+        stable color here, so reading the log can at worst make users safe too early."""
+        watcher = StopWatch(journal.folder / "analysis.jsonl")
+
+        def watch() -> None:
+            if self._restored_early:
+                return
+            reason = watcher.stopped()
+            if reason is None:
+                return
+            self._restored_early = True
+            with self._signals_deferred():
+                self._restore_traffic(journal, state, f"gate {stage.gate}: {reason}")
+
+        return watch
+
+    def _restore_traffic(self, journal: RunJournal, state: RunState, reason: str) -> None:
+        candidate: Color = state.candidate_color  # type: ignore[assignment]
+        wanted: Weights = {other_color(candidate): 100, candidate: 0}
+        began = time.monotonic()
+        self._log_safe(journal, "rollback_started", reason=reason, early=True,
+                       weights_before=self._weights_or_none())
+        try:
+            held = self._write_with_retries(wanted)
+        except _ROUTER_FAULTS as exc:  # the rollback after the gate tries again
+            self._log_safe(journal, "early_restore_failed", error=str(exc))
+            return
+        self._log_safe(journal, "traffic_restored", weights_after=held, early=True,
+                       restored_s=round(time.monotonic() - began, 3))
+
     def _rollback(self, state: RunState, reason: str) -> int:
         with self._signals_deferred():
             return self._rollback_now(state, reason)
