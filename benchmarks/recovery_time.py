@@ -6,7 +6,9 @@ Runs the real plan (`shiftgate run --candidate 2.5.1`) in its own sandbox folder
 probe client sends requests through the router every 20 ms, then prints:
 - fault → detection: from the first failing request (the candidate's own log line) to the
   analysis measurement that reached the failure limit, and to the gate's failed verdict;
-- detection → restore: from the gate's verdict to all traffic on the stable color;
+- detection → restore: from the deciding look, and from the gate's verdict, to all traffic on
+  the stable color (the runner restores it as soon as the window's stop is in the analysis
+  log, which can be before the verdict: then the second figure is negative);
 - requests that failed during the switch itself (not the candidate's injected 500s).
 The runbook's recovery with `kubectl rollout undo` took about 90 s.
 """
@@ -98,7 +100,9 @@ def main() -> None:
     runs = project_root() / "reports" / "runs"
     run_id = (runs / "recommendation.sandbox.last").read_text().strip()
     lines = (runs / run_id / "journal.jsonl").read_text().splitlines()
-    events = {e["event"]: e for e in map(json.loads, lines)}
+    events: dict[str, dict[str, object]] = {}
+    for entry in map(json.loads, lines):  # the first of each: an early restore comes first
+        events.setdefault(entry["event"], entry)
     analysis = [json.loads(line) for line in (runs / run_id / "analysis.jsonl").read_text().splitlines()]
     state = st.load(FOLDER)
     assert state is not None
@@ -127,7 +131,11 @@ def main() -> None:
     print(f"fault → analysis detection: {detected_analysis - fault:6.2f} s   (rollback decided)")
     print(f"fault → gate verdict:       {verdict - fault:6.2f} s")
     router_s = events["traffic_restored"]["restored_s"]
-    print(f"verdict → stable has 100 %: {restored - verdict:6.2f} s   (router: {router_s} s)")
+    early = bool(events["traffic_restored"].get("early"))
+    how = "early: read in the analysis log, before the verdict" if early else "after the verdict"
+    print(f"decision → stable has 100 %: {restored - detected_analysis:5.2f} s   ({how})")
+    print(f"  the router's write: {router_s} s")
+    print(f"verdict → stable has 100 %: {restored - verdict:6.2f} s")
     print(f"fault → traffic restored:   {restored - fault:6.2f} s   (runbook: ~90 s)")
     print(f"requests failed by the switch itself: {len(switch_failed)} of {len(switch)} around it")
     print(f"injected 500s seen while the fault lasted: {len(users_hit)} of {len(answers)} probe requests")
