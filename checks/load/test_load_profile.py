@@ -60,7 +60,8 @@ def over_the_run(
 def test_pool_waiting_during_load(
     load_run: LoadResult, environment: Environment, prometheus: PrometheusProbe, expect
 ) -> None:
-    """No request of the candidate waited for a database connection during the load."""
+    """Requests of the candidate did not keep waiting for a database connection during the
+    load (``load.pool_waiting_max``, for ``load.pool_waiting_samples`` consecutive samples)."""
     query = load.pool_waiting_query(environment.load, load_run.color or "")
     series = over_the_run(prometheus, query, load_run, environment)
     expect(load.pool_waiting(load_run, environment, series))

@@ -90,12 +90,18 @@ def pool_waiting_query(config: LoadConfig, color: str) -> str:
 
 
 def series_peak(
-    check: str, query: str, series: list[Series], limit: float, *, what: str, min_points: int
+    check: str, query: str, series: list[Series], limit: float, *, what: str, min_points: int,
+    sustained: int = 1,
 ) -> Verdict:
-    """The highest value over the run stays at or below ``limit``; no samples fail."""
+    """The highest value over the run stays at or below ``limit``; no samples fail.
+
+    ``sustained``: how many consecutive samples of one series above ``limit`` fail the check
+    (1: any sample). A queue that one scrape catches for an instant is not a queue that lasts."""
     points = [v for s in series for _, v in s.points]
     finite = [v for v in points if not math.isnan(v)]
-    verdict = Verdict(check, False, "", threshold=f"≤ {limit:g}", source=f"PromQL: {query}")
+    threshold = f"≤ {limit:g}" + (f" (fails when above for {sustained} consecutive samples)"
+                                   if sustained > 1 else "")
+    verdict = Verdict(check, False, "", threshold=threshold, source=f"PromQL: {query}")
     if len(finite) < min_points:
         verdict.reason = (
             f"too few samples of {what} during the run: {len(finite)} "
@@ -104,11 +110,31 @@ def series_peak(
         verdict.fault = "infrastructure"
         return verdict
     peak = max(finite)
+    longest = max((_longest_run_above(s.points, limit) for s in series), default=0)
     verdict.measured = f"peak {peak:g} over {len(finite)} samples"
-    verdict.passed = peak <= limit
-    verdict.reason = f"{what} peaked at {peak:g} {'≤' if verdict.passed else '>'} {limit:g}"
+    verdict.passed = longest < sustained
+    if peak <= limit:
+        verdict.reason = f"{what} peaked at {peak:g} ≤ {limit:g}"
+    elif verdict.passed:
+        verdict.reason = (
+            f"{what} peaked at {peak:g} > {limit:g} for {longest} sample(s) only: it fails when "
+            f"above for {sustained} consecutive samples"
+        )
+    else:
+        verdict.reason = (
+            f"{what} peaked at {peak:g} > {limit:g} and stayed above for {longest} consecutive "
+            "samples"
+        )
     verdict.attach_json("samples", [{"labels": s.labels, "points": s.points} for s in series])
     return verdict
+
+
+def _longest_run_above(points: list[tuple[float, float]], limit: float) -> int:
+    longest = current = 0
+    for _, value in sorted(points):
+        current = current + 1 if value > limit else 0  # NaN is not above: the run breaks
+        longest = max(longest, current)
+    return longest
 
 
 def chart(png: bytes) -> Attachment:
@@ -127,7 +153,7 @@ def pool_waiting(run: LoadResult, environment: Environment, series: list[Series]
     return series_peak(
         f"requests waiting for a DB connection on {run.color} during the load", query, series,
         environment.load.pool_waiting_max, what="pool waiting count",
-        min_points=min_points(run, environment),
+        min_points=min_points(run, environment), sustained=environment.load.pool_waiting_samples,
     )
 
 

@@ -589,6 +589,12 @@ class LoadConfig(Strict):
     pool_waiting_max: float = Field(
         0, ge=0, description="Most requests that may wait for a connection during the run."
     )
+    pool_waiting_samples: int = Field(
+        2, ge=1, le=10,
+        description="Consecutive samples above pool_waiting_max that fail the run (1: any "
+        "sample). A pool too small for the load keeps requests waiting; one scrape catching a "
+        "momentary queue on a busy machine does not.",
+    )
     db_connections_query: PromQL = Field(
         "sum(pg_stat_activity_count) / (max(pg_settings_max_connections)"
         " - max(pg_settings_superuser_reserved_connections))",

@@ -141,3 +141,31 @@ def test_pool_waiting_and_db_connections_judge_the_series_they_are_given() -> No
     assert verdict.source == f"PromQL: {environment.load.db_connections_query}"
     sparse = [Series({}, [(0.0, 0.1), (2.0, 0.1), (4.0, 0.1)])]
     assert "too few samples" in load.db_connections(run, environment, sparse).reason
+
+
+@pytest.mark.parametrize(
+    ("values", "passed", "words"),
+    [
+        ([0, 0, 3, 0, 0, 0, 0, 0], True, "for 1 sample(s) only"),  # one scrape caught a queue
+        ([0, 3, 0, 2, 0, 4, 0, 0], True, "for 1 sample(s) only"),
+        ([0, 0, 3, 5, 0, 0, 0, 0], False, "stayed above for 2 consecutive samples"),
+        ([0, 1, 1, 1, 1, 1, 1, 0], False, "stayed above for 6 consecutive samples"),
+        ([0, 0, 0, 0, 0, 0, 0, 0], True, "peaked at 0 ≤ 0"),
+    ],
+)
+def test_pool_waiting_fails_on_a_queue_that_lasts(values: list[float], passed: bool, words: str) -> None:
+    environment = env("prometheus.scrape_interval_s=2")
+    run = result()
+    run.color = "blue"
+    series = [Series({"color": "blue"}, [(float(2 * i), float(v)) for i, v in enumerate(values)])]
+    verdict = load.pool_waiting(run, environment, series)
+    assert verdict.passed is passed and words in verdict.reason
+    assert "2 consecutive samples" in verdict.threshold
+
+
+def test_one_sample_is_enough_when_configured() -> None:
+    environment = env("prometheus.scrape_interval_s=2", "load.pool_waiting_samples=1")
+    run = result()
+    run.color = "blue"
+    series = [Series({}, [(float(2 * i), 3.0 if i == 2 else 0.0) for i in range(8)])]
+    assert not load.pool_waiting(run, environment, series).passed
