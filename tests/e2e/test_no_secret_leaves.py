@@ -89,19 +89,6 @@ def planted(sandbox: dict[str, Any], sandbox_dir: Path) -> Iterator[Planted]:
     manager.reset(sandbox_dir)
 
 
-@pytest.fixture
-def allure_cli() -> Iterator[None]:
-    """``shiftgate report`` needs the Allure CLI of node_modules; link the main checkout's."""
-    link = project_root() / "node_modules"
-    source = Path("/work/main/node_modules")
-    made = not link.exists() and source.is_dir()
-    if made:
-        link.symlink_to(source)
-    yield
-    if made:
-        link.unlink()
-
-
 def _run(release: Release, outputs: dict[str, str], name: str, *args: str) -> int:
     done = release.run(*args)
     outputs[f"{name} (stdout)"] = done.stdout
@@ -109,29 +96,22 @@ def _run(release: Release, outputs: dict[str, str], name: str, *args: str) -> in
     return done.returncode
 
 
-def test_the_sandbox_story_leaks_no_secret(
-    planted: Planted, sandbox_dir: Path, tmp_path: Path, allure_cli: None
-) -> None:
+def test_the_sandbox_story_leaks_no_secret(planted: Planted, sandbox_dir: Path, tmp_path: Path) -> None:
+    """The story's two ends: the incident blocked at preflight (the database checks' evidence)
+    and 2.5.1 through every gate up to its rollback at 50 % (load test, SLO window, analysis
+    log, rollback). The promoted run of the story writes nothing of another kind: its gates'
+    output is the shift gate's again, and the promotion is one more journal line."""
     release = Release(tmp_path / "reports")
     release.env = planted.environ(release.env)
     outputs: dict[str, str] = {}
-    profile = ["--set", f"load.profile={short_profile(tmp_path)}"]
-    short = [*profile, "--set", "analysis.window_s=16"]
     # 2.5.1 fails from 50 s after its start: a window that reaches past that.
-    until_failing = [*profile, "--set", "analysis.window_s=60"]
-
+    until_failing = ["--set", f"load.profile={short_profile(tmp_path)}", "--set", "analysis.window_s=60"]
     assert _run(release, outputs, "blocked run", "run", "--candidate", "2.5.0", "--plain") == 1
-    remediate(index=True, connections=True, folder=sandbox_dir)
-    code = _run(release, outputs, "promoted run", "run", "--candidate", "2.5.0", "--plain", *short)
-    assert code == 0, outputs["promoted run (stdout)"][-3000:]
-    manager.reset(sandbox_dir)
-    _wait_only_live_gets_traffic(planted.prometheus_url, "blue")  # rate windows of the promote
     remediate(index=True, connections=True, folder=sandbox_dir, candidate="2.5.1")
     code = _run(release, outputs, "rolled-back run", "run", "--candidate", "2.5.1", "--plain",
                 *until_failing)
     assert code == 1, outputs["rolled-back run (stdout)"][-3000:]
     assert release.events()[-1]["outcome"] == "rolled_back", outputs["rolled-back run (stdout)"][-3000:]
-
     config_env = {**release.env, "SHIFTGATE_PROMETHEUS__ALERTMANAGER_URL":
                   f"http://alertmanager:9093/?token={planted.query_token}"}
     plain = Release(release.reports)

@@ -468,6 +468,8 @@ def test_forbidden_rollback_leaves_an_unfinished_run_that_status_shows(
     fake_cluster.fake.revoke("update", "httproutes", ROUTE_GROUP)
     gates = Gates(lambda: None)
     runner, platform, router = make_runner(kube_api_client, reports, gates)
+    # A refusal is retried for rollback_retry_s (30 s in the plan): 2 s show the same here.
+    runner.ctx.plan = runner.ctx.plan.model_copy(update={"rollback_retry_s": 2.0})
 
     with pytest.raises(ShiftgateError, match=r"ROLLBACK FAILED, traffic may still reach blue.*forbidden"):
         runner.run(CANDIDATE)

@@ -1,6 +1,6 @@
 """The SLO checks of the shift gate against the real sandbox: the users' 20 rps flow through
-the router, the candidate on blue takes half of it. A healthy candidate passes, also cold
-straight after a database restart, and so does one with 2 % errors (within the 5 % limit);
+the router, the candidate on blue takes half of it. A healthy candidate passes cold, straight
+after a database restart, and so does one with 2 % errors (within the 5 % limit);
 one with 12 % errors fails; one failing every request is rolled back within a few seconds,
 long before the window ends; no traffic and no Prometheus fail closed with their reason."""
 
@@ -72,14 +72,6 @@ def shift(folder: Path, version: str, *, warm: bool = False, **faults: float) ->
     manager.set_weights({"blue": 50, "green": 50}, folder)
 
 
-def test_healthy_candidate_at_half_traffic_passes(shifted: Path) -> None:
-    shift(shifted, "2.5.0", warm=True)
-    result, _ = run_checks("2.5.0", 16)
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert result.stdout.count("PASSED") == 4
-    assert "SKIPPED" not in result.stdout
-
-
 def test_failing_candidate_stops_the_window_early(shifted: Path) -> None:
     shift(shifted, "2.5.1", fail_after_s=0)
     window_s = 60
@@ -101,7 +93,9 @@ def test_error_ratio_within_the_limit_passes_and_above_twice_it_fails(
 ) -> None:
     """2.5.1 at 50 % of the users' traffic (about 10 requests/s): 2 % errors is within the
     runbook's 5 % and must not roll back; 12 % must fail (rollback or inconclusive)."""
-    shift(shifted, "2.5.1", warm=True, fail_ratio=fail_ratio, fail_after_s=0)
+    # Warmed only where it must pass: a cold start is no excuse, but 12 % fails either way
+    # (the latency criterion waits out its warm-up, so the error ratio is what stops it).
+    shift(shifted, "2.5.1", warm=passes, fail_ratio=fail_ratio, fail_after_s=0)
     result, _ = run_checks("2.5.1", 45)
     error = outcome(result, "test_error_rate")
     assert error == ("PASSED" if passes else "FAILED"), result.stdout[-5000:]
@@ -113,8 +107,9 @@ def test_error_ratio_within_the_limit_passes_and_above_twice_it_fails(
 
 
 def test_cold_candidate_after_a_database_restart_is_not_rolled_back(shifted: Path) -> None:
-    """No warm-up: the shift comes straight after PostgreSQL restarted. The first requests
-    are slow for a few seconds; the latency criterion counts from analysis.latency_warmup_s."""
+    """A healthy candidate at half the traffic passes, even cold: no warm-up, the shift comes
+    straight after PostgreSQL restarted. The first requests are slow for a few seconds; the
+    latency criterion counts from analysis.latency_warmup_s."""
     state = st.load(shifted)
     assert state is not None
     SandboxPostgres(state).restart()
@@ -124,6 +119,8 @@ def test_cold_candidate_after_a_database_restart_is_not_rolled_back(shifted: Pat
         assert outcome(result, check) == "PASSED", result.stdout[-5000:]
     assert "roll back" not in result.stdout
     assert result.returncode == 0, result.stdout[-5000:]  # the Mann-Whitney comparison too
+    assert result.stdout.count("PASSED") == 4
+    assert "SKIPPED" not in result.stdout
 
 
 def test_promoted_candidate_failing_with_all_traffic_is_caught(shifted: Path) -> None:
@@ -177,7 +174,7 @@ def test_killing_the_candidates_replicas_during_the_analysis_fails_the_gate(shif
     share to green, the candidate's counters freeze, and before this change the clean requests
     seen before the kill passed the window; now its series go stale within two scrapes: no
     data, the window stops, exit 1."""
-    shift(shifted, "2.5.0", warm=True)
+    shift(shifted, "2.5.0")  # cold: the latency criterion waits out its warm-up
     state = st.load(shifted)
     assert state is not None
     records = [state.processes[name] for name in st.replica_names("blue")]
