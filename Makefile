@@ -12,7 +12,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# Bytecode for the project's own modules, whatever PYTHONDONTWRITEBYTECODE says: an editable
+# install leaves none, and every gate process would compile shiftgate from source again
+# (~75 ms of its start-up). Incremental: only changed files are compiled again.
 venv: $(VENV)/.installed
+	@$(PY) -m compileall -q shiftgate
 
 system:
 	@bash sandbox/install-system-packages.sh

@@ -41,10 +41,9 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from shiftgate.config.gate_paths import gate_file_exists
 from shiftgate.config.paths import project_root
@@ -77,8 +76,7 @@ _PYTEST_TO_CONTRACT: dict[int, ExitCode] = {
 _PYTEST_USAGE_ERROR = 4
 
 
-@dataclass(frozen=True)
-class GateResult:
+class GateResult(NamedTuple):  # not a dataclass: on every gate's start-up path
     """The outcome of one gate run."""
 
     gate: str
@@ -261,8 +259,9 @@ def _ensure_writable(folder: Path) -> None:
     # end, after the checks ran, and allure-pytest would crash mid-run.
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        probe = folder / f".shiftgate-write-test.{os.getpid()}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
     except OSError as exc:
         raise ShiftgateError(
             f"reports folder {folder} is not writable ({exc.strerror or exc}); "

@@ -32,9 +32,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 GROUP_ENV = "SHIFTGATE_GATE_GROUP"
 """Set in the child's environment: the plugin kills its own group when its runner dies."""
@@ -42,8 +41,7 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _INTERRUPT_GRACE_S = 5.0
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(NamedTuple):  # not a dataclass: this module is on every gate's start-up path
     status: int
     """The child's exit status (negative: killed by that signal)."""
     timed_out: bool = False
