@@ -18,7 +18,8 @@ Prints, as medians of N runs (default 7), measured in the same run:
 first on ``PYTHONPATH``, ``SHIFTGATE_ROOT`` set to it, and ``shiftgate`` run as its
 ``pyproject.toml`` declares the command. The gate uses this checkout's sandbox in every case.
 Repeat ``--tree`` to compare checkouts: their runs are interleaved, so a machine busy with
-other work weighs on each alike.
+other work weighs on each alike. Each tree's ``shiftgate`` gets its bytecode compiled first,
+as ``make`` does.
 
 The gate needs the sandbox: the benchmark brings it up when it is not running and takes it
 down again at the end (only if it started it). ``--skip-gate`` measures `pytest --version`
@@ -133,6 +134,9 @@ def measure(trees: list[Path], runs: int, python: str, gate: bool) -> dict[Path,
     """Runs interleaved tree by tree, so a busy machine weighs on every tree alike."""
     figures = {tree: Figures() for tree in trees}
     for tree in trees:  # warm-up: bytecode caches, the page cache
+        # Bytecode as `make` leaves it: under PYTHONDONTWRITEBYTECODE a tree without it would
+        # compile every module from source in every run.
+        subprocess.run([python, "-m", "compileall", "-q", str(tree / "shiftgate")], check=True)
         pytest_version(python, tree, tree_environ(tree))
         if gate:
             run_gate(shiftgate_command(python, tree), tree, tree_environ(tree))
