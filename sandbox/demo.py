@@ -67,7 +67,10 @@ def recovery(run_id: str | None) -> str:
     restored = next((e for e in events if e["event"] == "traffic_restored"), None)
     if not failed or not restored:
         return ""
-    return f"; detected by gate {failed['gate']}, traffic back in {restored['ts'] - failed['ts']:.2f} s"
+    delta = restored["ts"] - failed["ts"]
+    if restored.get("early"):  # the runner acted on the analysis's stop, before the verdict
+        return f"; detected by gate {failed['gate']}, traffic back {-delta:.2f} s before its verdict"
+    return f"; detected by gate {failed['gate']}, traffic back in {delta:.2f} s"
 
 
 def main() -> int:
