@@ -60,8 +60,9 @@ def over_the_run(
 def test_pool_waiting_during_load(
     load_run: LoadResult, environment: Environment, prometheus: PrometheusProbe, expect
 ) -> None:
-    """Requests of the candidate did not keep waiting for a database connection during the
-    load (``load.pool_waiting_max``, for ``load.pool_waiting_samples`` consecutive samples)."""
+    """Requests of the candidate did not keep waiting for a database connection once the pool
+    had warmed up (``load.pool_waiting_max`` for ``load.pool_waiting_samples`` consecutive
+    samples, from ``load.pool_warmup_s`` into the load)."""
     query = load.pool_waiting_query(environment.load, load_run.color or "")
     series = over_the_run(prometheus, query, load_run, environment)
     expect(load.pool_waiting(load_run, environment, series))

@@ -141,20 +141,34 @@ def chart(png: bytes) -> Attachment:
     return Attachment("rate, p95 and errors over time", png, "png")
 
 
-def min_points(run: LoadResult, environment: Environment) -> int:
-    """Samples a series must have over the run: half the scrapes at least, gaps are tolerated."""
-    expected = (run.ended - run.started) / environment.prometheus.scrape_interval_s
+def min_points(run: LoadResult, environment: Environment, *, skip_s: float = 0.0) -> int:
+    """Samples a series must have over the run (after its first ``skip_s``): half the scrapes
+    at least, gaps are tolerated."""
+    expected = (run.ended - run.started - skip_s) / environment.prometheus.scrape_interval_s
     return max(2, int(expected / 2))
 
 
 def pool_waiting(run: LoadResult, environment: Environment, series: list[Series]) -> Verdict:
-    """``series``: ``pool_waiting_query`` over the run (``PrometheusProbe.query_range``)."""
-    query = pool_waiting_query(environment.load, run.color or "")
-    return series_peak(
-        f"requests waiting for a DB connection on {run.color} during the load", query, series,
-        environment.load.pool_waiting_max, what="pool waiting count",
-        min_points=min_points(run, environment), sustained=environment.load.pool_waiting_samples,
+    """``series``: ``pool_waiting_query`` over the run (``PrometheusProbe.query_range``).
+
+    The first ``load.pool_warmup_s`` are left out: a pool opens its connections as the users
+    ramp up, and requests wait for them meanwhile (seen: 2, then 4 waiting in the two scrapes
+    after a 2 s ramp, none after). A pool too small for the load keeps them waiting after that."""
+    config = environment.load
+    query = pool_waiting_query(config, run.color or "")
+    warm = run.started + config.pool_warmup_s
+    judged = [Series(s.labels, [(t, v) for t, v in s.points if t >= warm]) for s in series]
+    verdict = series_peak(
+        f"requests waiting for a DB connection on {run.color} during the load", query, judged,
+        config.pool_waiting_max, what="pool waiting count",
+        min_points=min_points(run, environment, skip_s=config.pool_warmup_s),
+        sustained=config.pool_waiting_samples,
     )
+    verdict.threshold += f", from {config.pool_warmup_s:g} s into the load"
+    warming = [{"labels": s.labels, "points": [p for p in s.points if p[0] < warm]} for s in series]
+    if any(w["points"] for w in warming):
+        verdict.attach_json("samples of the warm-up (not judged)", warming)
+    return verdict
 
 
 def db_connections(run: LoadResult, environment: Environment, series: list[Series]) -> Verdict:

@@ -589,6 +589,11 @@ class LoadConfig(Strict):
     pool_waiting_max: float = Field(
         0, ge=0, description="Most requests that may wait for a connection during the run."
     )
+    pool_warmup_s: float = Field(
+        5, ge=0,
+        description="Seconds from the start of the load in which pool waiting is not judged: "
+        "the pool opens its connections as the users ramp up.",
+    )
     pool_waiting_samples: int = Field(
         2, ge=1, le=10,
         description="Consecutive samples above pool_waiting_max that fail the run (1: any "
