@@ -62,7 +62,7 @@ def test_pool_waiting_during_load(
 ) -> None:
     """Requests of the candidate did not keep waiting for a database connection once the pool
     had warmed up (``load.pool_waiting_max`` for ``load.pool_waiting_samples`` consecutive
-    samples, from ``load.pool_warmup_s`` into the load)."""
+    samples, from ``load.pool_warmup_s`` after the ramp)."""
     query = load.pool_waiting_query(environment.load, load_run.color or "")
     series = over_the_run(prometheus, query, load_run, environment)
     expect(load.pool_waiting(load_run, environment, series))

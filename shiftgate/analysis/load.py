@@ -151,20 +151,22 @@ def min_points(run: LoadResult, environment: Environment, *, skip_s: float = 0.0
 def pool_waiting(run: LoadResult, environment: Environment, series: list[Series]) -> Verdict:
     """``series``: ``pool_waiting_query`` over the run (``PrometheusProbe.query_range``).
 
-    The first ``load.pool_warmup_s`` are left out: a pool opens its connections as the users
-    ramp up, and requests wait for them meanwhile (seen: 2, then 4 waiting in the two scrapes
-    after a 2 s ramp, none after). A pool too small for the load keeps them waiting after that."""
+    The ramp and the ``load.pool_warmup_s`` after it are left out: a pool opens its
+    connections as the users ramp up, and requests wait for them meanwhile (seen: 2, then 4
+    waiting in the two scrapes after a 2 s ramp, none after). A pool too small for the load
+    keeps them waiting after that."""
     config = environment.load
     query = pool_waiting_query(config, run.color or "")
-    warm = run.started + config.pool_warmup_s
+    skip_s = run.profile.shape.ramp_s + config.pool_warmup_s
+    warm = run.started + skip_s
     judged = [Series(s.labels, [(t, v) for t, v in s.points if t >= warm]) for s in series]
     verdict = series_peak(
         f"requests waiting for a DB connection on {run.color} during the load", query, judged,
         config.pool_waiting_max, what="pool waiting count",
-        min_points=min_points(run, environment, skip_s=config.pool_warmup_s),
+        min_points=min_points(run, environment, skip_s=skip_s),
         sustained=config.pool_waiting_samples,
     )
-    verdict.threshold += f", from {config.pool_warmup_s:g} s into the load"
+    verdict.threshold += f", from {skip_s:g} s into the load (ramp + {config.pool_warmup_s:g} s)"
     warming = [{"labels": s.labels, "points": [p for p in s.points if p[0] < warm]} for s in series]
     if any(w["points"] for w in warming):
         verdict.attach_json("samples of the warm-up (not judged)", warming)

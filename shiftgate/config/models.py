@@ -590,9 +590,9 @@ class LoadConfig(Strict):
         0, ge=0, description="Most requests that may wait for a connection during the run."
     )
     pool_warmup_s: float = Field(
-        5, ge=0,
-        description="Seconds from the start of the load in which pool waiting is not judged: "
-        "the pool opens its connections as the users ramp up.",
+        3, ge=0,
+        description="Seconds after the profile's ramp in which pool waiting is not judged yet: "
+        "the pool opens its connections as the users ramp up, and catches up just after.",
     )
     pool_waiting_samples: int = Field(
         2, ge=1, le=10,

@@ -143,6 +143,13 @@ def test_pool_waiting_and_db_connections_judge_the_series_they_are_given() -> No
     assert "too few samples" in load.db_connections(run, environment, sparse).reason
 
 
+def with_ramp(run: LoadResult, ramp_s: float) -> LoadResult:
+    run.profile = run.profile.model_copy(
+        update={"shape": run.profile.shape.model_copy(update={"ramp_s": ramp_s})}
+    )
+    return run
+
+
 @pytest.mark.parametrize(
     ("values", "passed", "words"),
     [
@@ -155,7 +162,7 @@ def test_pool_waiting_and_db_connections_judge_the_series_they_are_given() -> No
 )
 def test_pool_waiting_fails_on_a_queue_that_lasts(values: list[float], passed: bool, words: str) -> None:
     environment = env("prometheus.scrape_interval_s=2", "load.pool_warmup_s=0")
-    run = result()
+    run = with_ramp(result(), 0)
     run.color = "blue"
     series = [Series({"color": "blue"}, [(float(2 * i), float(v)) for i, v in enumerate(values)])]
     verdict = load.pool_waiting(run, environment, series)
@@ -167,7 +174,7 @@ def test_one_sample_is_enough_when_configured() -> None:
     environment = env(
         "prometheus.scrape_interval_s=2", "load.pool_waiting_samples=1", "load.pool_warmup_s=0"
     )
-    run = result()
+    run = with_ramp(result(), 0)
     run.color = "blue"
     series = [Series({}, [(float(2 * i), 3.0 if i == 2 else 0.0) for i in range(8)])]
     assert not load.pool_waiting(run, environment, series).passed
@@ -176,13 +183,14 @@ def test_one_sample_is_enough_when_configured() -> None:
 def test_the_pool_growing_with_the_ramp_is_not_judged() -> None:
     """Seen in CI: 2, then 4 requests waiting in the two scrapes after a 2 s ramp, none after
     (the pool opening its connections). The same queue once the load is held fails."""
-    environment = env("prometheus.scrape_interval_s=1", "load.pool_warmup_s=5")
+    environment = env("prometheus.scrape_interval_s=1", "load.pool_warmup_s=3")
     run = result()  # 16 s from 0
+    with_ramp(run, 2)
     run.color = "blue"
     ramp = [0.0, 0.0, 2.0, 4.0] + [0.0] * 12
     verdict = load.pool_waiting(run, environment, [Series({}, [(float(t), v) for t, v in enumerate(ramp)])])
     assert verdict.passed and "peaked at 0" in verdict.reason
-    assert "from 5 s into the load" in verdict.threshold
+    assert "from 5 s into the load (ramp + 3 s)" in verdict.threshold
     assert any(a.name == "samples of the warm-up (not judged)" for a in verdict.attachments)
     held = [0.0] * 8 + [2.0, 4.0] + [0.0] * 6
     verdict = load.pool_waiting(run, environment, [Series({}, [(float(t), v) for t, v in enumerate(held)])])
