@@ -12,12 +12,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from shiftgate.sandbox import manager, processes
 from shiftgate.sandbox import state as st
@@ -51,24 +49,10 @@ def shifted(sandbox: dict[str, Any], sandbox_dir: Path) -> Iterator[Path]:
     manager.reset(sandbox_dir)  # green 100 %, stable on both colors, the incident state
 
 
-def shift(folder: Path, version: str, *, warm: bool = False, **faults: float) -> None:
+def shift(folder: Path, version: str, **faults: float) -> None:
+    """The candidate on blue, then half the users' traffic to it, cold: the analysis must not
+    hold a cold start against it (its latency criterion waits out analysis.latency_warmup_s)."""
     manager.deploy("blue", version, folder, faults=faults)
-    if warm:
-        # The plan's load test warms the candidate before any shift: after the database
-        # restart of the remediation its first queries take seconds, and a cold pool grows
-        # under the first real traffic, slower than the stable color for ~30 s (seen: p95
-        # 1.7 s, then 35 vs 23 ms). Concurrent requests grow the pool as the load test does.
-        state = st.load(folder)
-        assert state is not None
-        url = state.color_url("blue") + "/recommendations"
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            list(pool.map(
-                lambda user: requests.get(url, params={"user_id": user}, timeout=10),
-                range(1, 200_000, 250),
-            ))
-        # The cold requests must leave the 10 s windows, and the database's cache (cold after
-        # the restart) must settle: 11 s was seen too short in CI, 31 s holds.
-        time.sleep(31)
     manager.set_weights({"blue": 50, "green": 50}, folder)
 
 
@@ -93,9 +77,7 @@ def test_error_ratio_within_the_limit_passes_and_above_twice_it_fails(
 ) -> None:
     """2.5.1 at 50 % of the users' traffic (about 10 requests/s): 2 % errors is within the
     runbook's 5 % and must not roll back; 12 % must fail (rollback or inconclusive)."""
-    # Warmed only where it must pass: a cold start is no excuse, but 12 % fails either way
-    # (the latency criterion waits out its warm-up, so the error ratio is what stops it).
-    shift(shifted, "2.5.1", warm=passes, fail_ratio=fail_ratio, fail_after_s=0)
+    shift(shifted, "2.5.1", fail_ratio=fail_ratio, fail_after_s=0)
     result, _ = run_checks("2.5.1", 45)
     error = outcome(result, "test_error_rate")
     assert error == ("PASSED" if passes else "FAILED"), result.stdout[-5000:]
@@ -174,7 +156,7 @@ def test_killing_the_candidates_replicas_during_the_analysis_fails_the_gate(shif
     share to green, the candidate's counters freeze, and before this change the clean requests
     seen before the kill passed the window; now its series go stale within two scrapes: no
     data, the window stops, exit 1."""
-    shift(shifted, "2.5.0")  # cold: the latency criterion waits out its warm-up
+    shift(shifted, "2.5.0")
     state = st.load(shifted)
     assert state is not None
     records = [state.processes[name] for name in st.replica_names("blue")]
