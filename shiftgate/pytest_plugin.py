@@ -76,6 +76,7 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
+_GATE = pytest.StashKey[GateDefinition]()  # the gate file, as read before the conftests
 _OPTIONAL = pytest.StashKey[bool]()  # set on items a gate selected: may this check skip?
 _FAULT = pytest.StashKey[Fault | None]()  # why a check failed, for Allure categories
 _DESCRIPTION = pytest.StashKey[str]()  # the Allure description before fixtures fill it in
@@ -137,6 +138,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         gate = load_gate(gate_name)
     except ConfigError:
         return
+    early_config.stash[_GATE] = gate  # read once: pytest_configure takes it from here
     root = project_root()
     namespace.file_or_dir = [str(root / check.path) for check in gate.checks]
 
@@ -167,7 +169,7 @@ def pytest_configure(config: pytest.Config) -> None:
         on_parent_death_kill_group()  # no orphan keeps measuring once its runner is gone
         _refuse_partial_runs(config, gate_name)
     try:
-        state.gate = load_gate(gate_name)
+        state.gate = config.stash.get(_GATE, None) or load_gate(gate_name)
     except ConfigError as err:
         raise pytest.UsageError(redact(str(err))) from None
     # A bad config must stop a gate before any check runs, even if no check uses it.
