@@ -373,18 +373,25 @@ class Runner:
         return watch
 
     def _restore_traffic(self, journal: RunJournal, state: RunState, reason: str) -> None:
+        try:
+            self._traffic_back(journal, state, reason, early=True)
+        except _ROUTER_FAULTS as exc:  # the rollback after the gate tries again
+            self._log_safe(journal, "early_restore_failed", error=str(exc))
+
+    def _traffic_back(
+        self, journal: RunJournal, state: RunState, reason: str, **fields: object
+    ) -> tuple[Weights, float]:
+        """All traffic to the stable color, journaled around the write: the router's weights
+        and the seconds it took. A router that keeps refusing raises its error."""
         candidate: Color = state.candidate_color  # type: ignore[assignment]
         wanted: Weights = {other_color(candidate): 100, candidate: 0}
         began = time.monotonic()
-        self._log_safe(journal, "rollback_started", reason=reason, early=True,
+        self._log_safe(journal, "rollback_started", reason=reason, **fields,
                        weights_before=self._weights_or_none())
-        try:
-            held = self._write_with_retries(wanted)
-        except _ROUTER_FAULTS as exc:  # the rollback after the gate tries again
-            self._log_safe(journal, "early_restore_failed", error=str(exc))
-            return
-        self._log_safe(journal, "traffic_restored", weights_after=held, early=True,
-                       restored_s=round(time.monotonic() - began, 3))
+        held = self._write_with_retries(wanted)
+        restored_s = round(time.monotonic() - began, 3)
+        self._log_safe(journal, "traffic_restored", weights_after=held, **fields, restored_s=restored_s)
+        return held, restored_s
 
     def _rollback(self, state: RunState, reason: str) -> int:
         with self._signals_deferred():
@@ -394,20 +401,16 @@ class Runner:
         journal = self.store.journal(state.run_id)
         candidate: Color = state.candidate_color  # type: ignore[assignment]
         stable = other_color(candidate)
-        wanted: Weights = {stable: 100, candidate: 0}
         began = time.monotonic()
-        self._log_safe(journal, "rollback_started", reason=reason, weights_before=self._weights_or_none())
         try:
-            held = self._write_with_retries(wanted)
+            _, restored_s = self._traffic_back(journal, state, reason)
         except _ROUTER_FAULTS as exc:
             self._log_safe(journal, "rollback_failed", error=str(exc))
             raise RollbackFailed(
                 f"ROLLBACK FAILED, traffic may still reach {candidate}: {exc}; "
                 "run `shiftgate rollback` again (the run stays unfinished)"
             ) from None
-        restored_s = time.monotonic() - began
-        self._log_safe(journal, "traffic_restored", weights_after=held, restored_s=round(restored_s, 3))
-        self._verify_restored(journal, wanted, stable)
+        self._verify_restored(journal, {stable: 100, candidate: 0}, stable)
         undone = True
         try:
             self._undo(journal, state, candidate)
