@@ -97,16 +97,20 @@ def _run(release: Release, outputs: dict[str, str], name: str, *args: str) -> in
 
 
 def test_the_sandbox_story_leaks_no_secret(planted: Planted, sandbox_dir: Path, tmp_path: Path) -> None:
-    """The story's two ends: the incident blocked at preflight (the database checks' evidence)
-    and 2.5.1 through every gate up to its rollback at 50 % (load test, SLO window, analysis
-    log, rollback). The promoted run of the story writes nothing of another kind: its gates'
-    output is the shift gate's again, and the promotion is one more journal line."""
+    """The story as `make demo` tells it, in its order (no reset between the runs): the
+    incident blocked at preflight, 2.5.0 promoted through every gate, 2.5.1 rolled back at 50 %
+    on the other color."""
     release = Release(tmp_path / "reports")
     release.env = planted.environ(release.env)
     outputs: dict[str, str] = {}
+    profile = ["--set", f"load.profile={short_profile(tmp_path)}"]
+    short = [*profile, "--set", "analysis.window_s=16"]
     # 2.5.1 fails from 50 s after its start: a window that reaches past that.
-    until_failing = ["--set", f"load.profile={short_profile(tmp_path)}", "--set", "analysis.window_s=60"]
+    until_failing = [*profile, "--set", "analysis.window_s=60"]
     assert _run(release, outputs, "blocked run", "run", "--candidate", "2.5.0", "--plain") == 1
+    remediate(index=True, connections=True, folder=sandbox_dir)
+    code = _run(release, outputs, "promoted run", "run", "--candidate", "2.5.0", "--plain", *short)
+    assert code == 0, outputs["promoted run (stdout)"][-3000:]
     remediate(index=True, connections=True, folder=sandbox_dir, candidate="2.5.1")
     code = _run(release, outputs, "rolled-back run", "run", "--candidate", "2.5.1", "--plain",
                 *until_failing)
